@@ -1,0 +1,10 @@
+/**
+ * What plugin authors implement and how plugins are found: the {@code *Provider} interfaces,
+ * discovered with {@link java.util.ServiceLoader} through {@link dev.asyncdiff.spi.ProviderRegistry},
+ * and the Guice wiring of a runtime from {@link dev.asyncdiff.spi.RuntimeConfig}.
+ *
+ * <p>Providers are cheap to create and load no native code at discovery; native resources appear
+ * only when a factory method such as {@link dev.asyncdiff.spi.BackendProvider#open} is called, and
+ * the caller closes what it returns.
+ */
+package dev.asyncdiff.spi;
