@@ -35,7 +35,7 @@ public final class DdimSampler implements NoiseScheduler {
     /** Builds the sampler from a scheduler config (see {@link #KEYS}). */
     public DdimSampler(SchedulerConfig config) {
         config.logUnusedKeys(NAME, KEYS);
-        training = ScheduleMath.training(config, "linear", 0.0001, 0.02, false);
+        training = ScheduleMath.training(config, "linear", 0.0001, 0.02, ScheduleMath.ZeroSnr.PLAIN);
         finalAlphaCumprod = config.getBoolean("set_alpha_to_one", true) ? 1.0 : training.alphasCumprod()[0];
         clipSample = config.getBoolean("clip_sample", true);
         clipSampleRange = config.getDouble("clip_sample_range", 1.0);

@@ -15,10 +15,6 @@ import java.util.Arrays;
  * double and store float32.
  */
 final class ScheduleMath {
-    /** The keys {@link #training} reads. */
-    static final String[] TRAINING_KEYS = {"num_train_timesteps", "beta_start", "beta_end", "beta_schedule",
-        "trained_betas", "rescale_betas_zero_snr"};
-
     private ScheduleMath() {
     }
 
@@ -62,23 +58,35 @@ final class ScheduleMath {
         }
     }
 
+    /** How a sampler treats the {@code rescale_betas_zero_snr} key. */
+    enum ZeroSnr {
+        /** The sampler has no such key (diffusers ignores it): never rescale. */
+        NOT_READ,
+        /** Rescale to zero terminal SNR as is (DDIM, DDPM, LCM). */
+        PLAIN,
+        /**
+         * Rescale and pin the last cumulative alpha to 2^-24 so that the last sigma stays finite
+         * (the Euler family and the multistep solvers).
+         */
+        PINNED
+    }
+
     /** The sigma {@code sqrt((1 - a) / a)} of a cumulative alpha, in float32 as diffusers does. */
     static double sigmaOf(double alphaCumprod) {
         return f32(Math.sqrt(f32(f32(1.0 - alphaCumprod) / alphaCumprod)));
     }
 
     /**
-     * Builds the training schedule from the config keys {@link #TRAINING_KEYS}.
+     * Builds the training schedule from the config keys {@code num_train_timesteps}, {@code beta_start},
+     * {@code beta_end}, {@code beta_schedule}, {@code trained_betas} and {@code rescale_betas_zero_snr}.
      *
      * @param defaultSchedule the sampler's default {@code beta_schedule}
      * @param defaultStart the sampler's default {@code beta_start}
      * @param defaultEnd the sampler's default {@code beta_end}
-     * @param zeroSnrPins whether, with {@code rescale_betas_zero_snr}, the last cumulative alpha is
-     *                    pinned to 2^-24 so that the last sigma stays finite (the Euler-family and
-     *                    multistep samplers do this; DDIM and DDPM do not)
+     * @param zeroSnr how the sampler treats {@code rescale_betas_zero_snr}
      */
     static Training training(SchedulerConfig config, String defaultSchedule, double defaultStart,
-                             double defaultEnd, boolean zeroSnrPins) {
+                             double defaultEnd, ZeroSnr zeroSnr) {
         int count = config.getInt("num_train_timesteps", 1000);
         if (count < 1) {
             throw config.outOfRange("num_train_timesteps", ">= 1", count);
@@ -107,18 +115,11 @@ final class ScheduleMath {
                 throw config.outOfRange("beta_end", ">= 0", end);
             }
             betas = switch (schedule) {
-                case "linear" -> {
-                    double[] b = linspace(start, end, count);
-                    for (int i = 0; i < count; i++) {
-                        b[i] = f32(b[i]);
-                    }
-                    yield b;
-                }
+                case "linear" -> torchLinspaceF32(start, end, count);
                 case "scaled_linear" -> {
-                    double[] b = linspace(Math.sqrt(start), Math.sqrt(end), count);
+                    double[] b = torchLinspaceF32(Math.sqrt(start), Math.sqrt(end), count);
                     for (int i = 0; i < count; i++) {
-                        double root = f32(b[i]);
-                        b[i] = f32(root * root);
+                        b[i] = f32(b[i] * b[i]);
                     }
                     yield b;
                 }
@@ -126,7 +127,7 @@ final class ScheduleMath {
             };
             checkBetas(config, "beta_start/beta_end", betas);
         }
-        boolean rescale = config.getBoolean("rescale_betas_zero_snr", false);
+        boolean rescale = zeroSnr != ZeroSnr.NOT_READ && config.getBoolean("rescale_betas_zero_snr", false);
         if (rescale) {
             betas = rescaleZeroTerminalSnr(betas);
         }
@@ -136,7 +137,7 @@ final class ScheduleMath {
             product = f32(product * f32(1.0 - betas[i]));
             alphasCumprod[i] = product;
         }
-        if (rescale && zeroSnrPins) {
+        if (rescale && zeroSnr == ZeroSnr.PINNED) {
             alphasCumprod[count - 1] = Math.pow(2, -24);
         }
         return new Training(count, alphasCumprod);
@@ -188,6 +189,26 @@ final class ScheduleMath {
         out[0] = f32(1.0 - bar[0]);
         for (int i = 1; i < n; i++) {
             out[i] = f32(1.0 - f32(bar[i] / bar[i - 1]));
+        }
+        return out;
+    }
+
+    /**
+     * {@code torch.linspace(start, end, num, dtype=float32)} as torch's CPU kernel computes it: a
+     * float32 step, the first half counted up from start and the second half down from end.
+     */
+    static double[] torchLinspaceF32(double start, double end, int num) {
+        float from = (float) start;
+        float to = (float) end;
+        double[] out = new double[num];
+        if (num == 1) {
+            out[0] = from;
+            return out;
+        }
+        float step = (to - from) / (float) (num - 1);
+        int halfway = num / 2;
+        for (int i = 0; i < num; i++) {
+            out[i] = i < halfway ? from + step * (float) i : to - step * (float) (num - i - 1);
         }
         return out;
     }
