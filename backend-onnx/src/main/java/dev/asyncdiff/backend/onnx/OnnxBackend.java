@@ -1,0 +1,167 @@
+package dev.asyncdiff.backend.onnx;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions;
+import dev.asyncdiff.api.BackendException;
+import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.InferenceSession;
+import dev.asyncdiff.api.MalformedModelException;
+import dev.asyncdiff.api.ModelNotFoundException;
+import dev.asyncdiff.spi.Backend;
+import dev.asyncdiff.spi.BackendOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code onnx} backend: loads {@code .onnx} files into {@link OnnxSession}s on {@code cpu:N}
+ * devices (ONNX Runtime's CPU execution provider with the configured thread counts) or
+ * {@code cuda:N} devices (the CUDA execution provider with device id N, which needs the
+ * {@code onnxruntime_gpu} artifact: build with {@code ./mvnw -Pgpu}). Models are loaded by path,
+ * so ONNX Runtime finds external data files ({@code model.onnx_data}) beside the model.
+ *
+ * <p>Ownership: the caller closes the backend and every session it loads. Closing the backend is
+ * idempotent and closes sessions still open (with a warning); ONNX Runtime's process-wide
+ * environment stays alive until the JVM exits. Thread-safe: sessions may be loaded from several
+ * threads.
+ */
+public final class OnnxBackend implements Backend {
+    private static final Logger LOG = LoggerFactory.getLogger(OnnxBackend.class);
+
+    private final OrtEnvironment env;
+    private final OnnxOptions options;
+    private final Set<OnnxSession> sessions = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    /**
+     * Opens the backend over ONNX Runtime's environment, loading its native library.
+     *
+     * @throws IllegalArgumentException naming the option when an option is invalid, or when a
+     *                                  {@code cuda:N} device is configured but the CUDA build of
+     *                                  ONNX Runtime is not on the class path
+     * @throws BackendException         when the native library cannot be loaded
+     */
+    public OnnxBackend(BackendOptions backendOptions) {
+        this.options = OnnxOptions.from(backendOptions);
+        this.env = environment();
+        for (Device device : backendOptions.devices()) {
+            if (device.kind() == Device.Kind.CUDA) {
+                CudaSupport.requireBuiltIn(device);
+            }
+        }
+        LOG.debug("opened ONNX Runtime {} for devices {} with {}", env.getVersion(), backendOptions.devices(), options);
+    }
+
+    private static OrtEnvironment environment() {
+        try {
+            return OrtEnvironment.getEnvironment();
+        } catch (LinkageError e) {
+            throw new BackendException("NATIVE_LOAD_FAILED", "could not load ONNX Runtime's native library for this"
+                    + " platform (" + System.getProperty("os.name") + "/" + System.getProperty("os.arch") + "): " + e, e);
+        }
+    }
+
+    /** The options this backend applies to every session. */
+    public OnnxOptions options() {
+        return options;
+    }
+
+    @Override
+    public String name() {
+        return OnnxBackendProvider.NAME;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws ModelNotFoundException   when {@code modelFile} does not exist
+     * @throws MalformedModelException  naming the file when it is a directory, truncated, not an
+     *                                  ONNX model, misses its external data, or declares inputs or
+     *                                  outputs of a type this backend cannot run
+     * @throws IllegalArgumentException for {@code cuda:N} without the CUDA build (the message says
+     *                                  how to enable it)
+     * @throws BackendException         with ONNX Runtime's error code for any other native failure
+     */
+    @Override
+    public InferenceSession load(Path modelFile, Device device) {
+        ensureOpen();
+        if (modelFile == null || device == null) {
+            throw new IllegalArgumentException("load needs a model file and a device, got " + modelFile + " and "
+                    + device);
+        }
+        if (!Files.exists(modelFile)) {
+            throw new ModelNotFoundException(modelFile, "ONNX model file");
+        }
+        if (Files.isDirectory(modelFile)) {
+            throw new MalformedModelException(modelFile, "is a directory; expected an .onnx file");
+        }
+        OrtSession session;
+        try (SessionOptions sessionOptions = sessionOptions(device)) {
+            session = env.createSession(modelFile.toAbsolutePath().toString(), sessionOptions);
+        } catch (OrtException e) {
+            throw OrtErrors.onLoad(modelFile, e);
+        }
+        try {
+            OnnxSession created = OnnxSession.create(env, modelFile, device, session, sessions::remove);
+            sessions.add(created);
+            return created;
+        } catch (OrtException e) {
+            throw OrtErrors.onLoad(modelFile, e);
+        } catch (IllegalArgumentException e) {
+            throw new MalformedModelException(modelFile, e.getMessage(), e);
+        }
+    }
+
+    /** Session options for {@code device}; the caller must close them. */
+    SessionOptions sessionOptions(Device device) {
+        SessionOptions sessionOptions = new SessionOptions();
+        try {
+            sessionOptions.setOptimizationLevel(options.optimizationLevel());
+            if (options.intraOpThreads() > 0) {
+                sessionOptions.setIntraOpNumThreads(options.intraOpThreads());
+            }
+            if (options.interOpThreads() > 0) {
+                sessionOptions.setInterOpNumThreads(options.interOpThreads());
+            }
+            if (device.kind() == Device.Kind.CUDA) {
+                CudaSupport.add(sessionOptions, device);
+                if (options.disableCpuFallback()) {
+                    sessionOptions.addConfigEntry("session.disable_cpu_ep_fallback", "1");
+                }
+            }
+            return sessionOptions;
+        } catch (OrtException e) {
+            sessionOptions.close();
+            throw OrtErrors.onCall("configure a session for " + device, e);
+        } catch (RuntimeException e) {
+            sessionOptions.close();
+            throw e;
+        }
+    }
+
+    /** Closes sessions still open, then marks the backend closed; idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<OnnxSession> open = List.copyOf(sessions);
+        if (!open.isEmpty()) {
+            LOG.warn("closing the onnx backend with {} session(s) still open; closing them: {}", open.size(), open);
+            open.forEach(OnnxSession::close);
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("OnnxBackend is closed");
+        }
+    }
+}
