@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import org.slf4j.Logger;
@@ -189,7 +190,7 @@ final class InputConverter {
     }
 
     private static String name(DType dtype) {
-        return dtype.name().toLowerCase(java.util.Locale.ROOT);
+        return dtype.name().toLowerCase(Locale.ROOT);
     }
 
     /** The tensors to feed, in declared order, and the converted tensors they own. */

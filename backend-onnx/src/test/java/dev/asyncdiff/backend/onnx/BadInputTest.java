@@ -1,9 +1,12 @@
 package dev.asyncdiff.backend.onnx;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.InferenceSession;
+import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.spi.BackendOptions;
 import java.nio.file.Path;
@@ -98,10 +101,10 @@ class BadInputTest {
 
     @Test
     void intsForAFloatInputAreConvertedNotRejected() {
-        try (Tensor x = Tensor.ofInts(new int[] {1, 2, 3}, 1, 3); var out = linear.run(Map.of("X", x))) {
-            org.assertj.core.api.Assertions.assertThat(out.get("Y").toFloatArray())
+        try (Tensor x = Tensor.ofInts(new int[] {1, 2, 3}, 1, 3); NamedTensors out = linear.run(Map.of("X", x))) {
+            assertThat(out.get("Y").toFloatArray())
                     .containsExactly(TestModels.linearReluExpected(new float[] {1, 2, 3}, 1),
-                            org.assertj.core.api.Assertions.within(1e-5f));
+                            within(1e-5f));
         }
     }
 

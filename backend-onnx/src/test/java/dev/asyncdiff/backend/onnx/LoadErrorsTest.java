@@ -8,6 +8,7 @@ import dev.asyncdiff.api.MalformedModelException;
 import dev.asyncdiff.api.ModelNotFoundException;
 import dev.asyncdiff.spi.BackendOptions;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -64,7 +65,7 @@ class LoadErrorsTest {
     @Test
     void garbageBytesAreMalformed() throws IOException {
         Path file = Files.write(dir.resolve("garbage.onnx"), "this is not a protobuf \u0000\u00ff\u0012 model".repeat(20)
-                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                .getBytes(StandardCharsets.ISO_8859_1));
         assertThatThrownBy(() -> backend.load(file, Device.CPU))
                 .isInstanceOf(MalformedModelException.class)
                 .hasMessageContaining("garbage.onnx");

@@ -3,6 +3,7 @@ package dev.asyncdiff.backend.onnx;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.spi.BackendOptions;
@@ -76,7 +77,7 @@ class OnnxOptionsTest {
     void sessionOptionsAreBuiltForCpuDevicesWithTheOptions() throws Exception {
         try (OnnxBackend backend = new OnnxBackend(new BackendOptions(List.of(Device.parse("cpu:0"),
                 Device.parse("cpu:1")), Map.of("interOpThreads", "1")));
-                var sessionOptions = backend.sessionOptions(Device.parse("cpu:1"))) {
+                SessionOptions sessionOptions = backend.sessionOptions(Device.parse("cpu:1"))) {
             assertThat(backend.options().intraOpThreads()).isEqualTo(1);
             assertThat(sessionOptions.getConfigEntries()).doesNotContainKey("session.disable_cpu_ep_fallback");
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import ai.onnxruntime.OnnxTensor;
 import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.Device;
@@ -14,7 +15,13 @@ import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorSpec;
 import dev.asyncdiff.spi.BackendOptions;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -162,6 +169,68 @@ class OnnxSessionTest {
                 Tensor half = fp32.to(DType.FP16);
                 NamedTensors out = session.run(Map.of("X", half))) {
             assertThat(out.get("Y").toFloatArray()).containsExactly(1f, -4f, 2048f, 1.2207031e-4f);
+        }
+    }
+
+    @Test
+    void fp32IsConvertedForABf16Input() throws Exception {
+        float[] x = {1.0f, 0.1f, -3.3e38f, 1.0e-40f};
+        try (InferenceSession session = backend.load(TestModels.write(dir, "b.onnx",
+                TestModels.sixteenBitInput(DataType.BFLOAT16)), Device.CPU);
+                Tensor input = Tensor.ofFloats(x, 2, 2);
+                NamedTensors out = session.run(Map.of("X", input))) {
+            assertThat(session.inputs().get(0).dtype()).isEqualTo(DType.BF16);
+            float[] rounded = new float[x.length];
+            for (int i = 0; i < x.length; i++) {
+                rounded[i] = FloatFormats.bfloat16ToFloat(FloatFormats.floatToBfloat16(x[i]));
+            }
+            assertThat(rounded[1]).isNotEqualTo(0.1f);
+            assertThat(out.get("Z").dtype()).isEqualTo(DType.BF16);
+            assertThat(out.get("Z").toFloatArray()).containsExactly(rounded);
+        }
+    }
+
+    @Test
+    void int64IdsAreNarrowedForAnInt32InputAndOverflowIsNamed() throws Exception {
+        try (InferenceSession session = backend.load(TestModels.write(dir, "g32.onnx",
+                TestModels.gather(DataType.INT32)), Device.CPU);
+                Tensor ids = Tensor.ofLongs(new long[] {1, 3}, 2);
+                Tensor huge = Tensor.ofLongs(new long[] {1L << 40}, 1);
+                NamedTensors out = session.run(Map.of("ids", ids))) {
+            assertThat(out.get("Y").toFloatArray()).containsExactly(10, 11, 12, 30, 31, 32);
+            assertThatThrownBy(() -> session.run(Map.of("ids", huge)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("input 'ids'")
+                    .hasMessageContaining("out of range");
+        }
+    }
+
+    @Test
+    void concurrentRunsOnOneSessionGetTheirOwnResults() throws Exception {
+        try (InferenceSession session = backend.load(TestModels.write(dir, "t.onnx", TestModels.timestepVector(0)),
+                Device.CPU)) {
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<float[]>> results = new ArrayList<>();
+                for (int task = 0; task < 16; task++) {
+                    float step = task;
+                    int batch = 1 + task % 3;
+                    results.add(pool.submit(() -> {
+                        try (Tensor s = Tensor.ofFloats(new float[batch * 2], batch, 2);
+                                Tensor t = Tensor.scalar(step);
+                                NamedTensors out = session.run(Map.of("sample", s, "timestep", t))) {
+                            return out.get("T").toFloatArray();
+                        }
+                    }));
+                }
+                for (int task = 0; task < 16; task++) {
+                    float[] expected = new float[1 + task % 3];
+                    Arrays.fill(expected, task);
+                    assertThat(results.get(task).get()).containsExactly(expected);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
         }
     }
 

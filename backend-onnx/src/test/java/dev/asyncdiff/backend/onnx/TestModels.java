@@ -75,10 +75,15 @@ final class TestModels {
 
     /** {@code Y[2,2] fp32 = 2 · float(X)} and {@code Z = X}, with {@code X[2,2]} fp16. */
     static ModelProto halfInput() {
-        GraphProto graph = GraphProto.newBuilder().setName("half_input")
-                .addInput(value("X", DataType.FLOAT16, 2L, 2L))
+        return sixteenBitInput(DataType.FLOAT16);
+    }
+
+    /** {@code Y[2,2] fp32 = 2 · float(X)} and {@code Z = X}, with {@code X[2,2]} of a 16-bit float type. */
+    static ModelProto sixteenBitInput(DataType type) {
+        GraphProto graph = GraphProto.newBuilder().setName("sixteen_bit_input")
+                .addInput(value("X", type, 2L, 2L))
                 .addOutput(value("Y", DataType.FLOAT, 2L, 2L))
-                .addOutput(value("Z", DataType.FLOAT16, 2L, 2L))
+                .addOutput(value("Z", type, 2L, 2L))
                 .addInitializer(floats("two", new float[] {2f}))
                 .addNode(node("Cast", List.of("X"), List.of("Xf"),
                         AttributeProto.newBuilder().setName("to").setType(AttributeProto.AttributeType.INT)
@@ -91,8 +96,13 @@ final class TestModels {
 
     /** {@code Y[n,3] = TABLE[ids]} with {@code ids[n]} int64 and a 5x3 fp32 table. */
     static ModelProto gather() {
+        return gather(DataType.INT64);
+    }
+
+    /** {@code Y[n,3] = TABLE[ids]} with {@code ids[n]} of {@code idsType} (int64 or int32). */
+    static ModelProto gather(DataType idsType) {
         GraphProto graph = GraphProto.newBuilder().setName("gather")
-                .addInput(value("ids", DataType.INT64, "n"))
+                .addInput(value("ids", idsType, "n"))
                 .addOutput(value("Y", DataType.FLOAT, "n", 3L))
                 .addInitializer(floats("table", TABLE, 5, 3))
                 .addNode(node("Gather", List.of("table", "ids"), List.of("Y")))
