@@ -152,6 +152,25 @@ public final class GraphBuilder {
      * @throws IllegalArgumentException when an input names no known value
      */
     public List<String> op(String opType, int outputCount, List<String> nodeInputs, AttributeProto... attributes) {
+        return addNode(opType, outputCount, null, nodeInputs, attributes);
+    }
+
+    /**
+     * Adds a node with one output called {@code outputName} instead of the scope-derived name, as a
+     * torch export names the values that are graph outputs (e.g. {@code out_sample}).
+     *
+     * @return {@code outputName}
+     * @throws IllegalArgumentException when an input names no known value or the name is taken
+     */
+    public String namedOp(String opType, List<String> nodeInputs, String outputName, AttributeProto... attributes) {
+        if (outputName == null || outputName.isEmpty()) {
+            throw new IllegalArgumentException("namedOp needs a non-empty output name");
+        }
+        return addNode(opType, 1, outputName, nodeInputs, attributes).get(0);
+    }
+
+    private List<String> addNode(String opType, int outputCount, String outputName, List<String> nodeInputs,
+                                 AttributeProto... attributes) {
         for (String input : nodeInputs) {
             if (!input.isEmpty() && !valueNames.contains(input)) {
                 throw new IllegalArgumentException("node " + opType + " in scope /" + String.join("/", scopes)
@@ -168,7 +187,7 @@ public final class GraphBuilder {
         }
         List<String> produced = new ArrayList<>(outputCount);
         for (int i = 0; i < outputCount; i++) {
-            String output = nodeName + "_output_" + i;
+            String output = outputName != null ? outputName : nodeName + "_output_" + i;
             claim(output);
             node.addOutput(output);
             produced.add(output);

@@ -1,0 +1,240 @@
+package dev.asyncdiff.onnx.graph.split;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.asyncdiff.api.ComponentFile;
+import dev.asyncdiff.api.ComponentSplitter;
+import dev.asyncdiff.api.MalformedModelException;
+import dev.asyncdiff.api.ModelNotFoundException;
+import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
+import dev.asyncdiff.onnx.graph.OnnxModel;
+import dev.asyncdiff.onnx.graph.OnnxWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Cuts an exported denoiser into N components by architecture, from the ONNX graph alone, and
+ * caches the result on disk under (source hash, N, latent size, planner version).
+ *
+ * <p>Thread-safe: instances hold only their cache location; concurrent splits of the same model
+ * each write their own temporary folder and the last one to finish wins.
+ */
+public final class GraphSplitter implements ComponentSplitter {
+    private static final Logger LOG = LoggerFactory.getLogger(GraphSplitter.class);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private final Path cacheRoot;
+
+    /** A splitter caching under {@link #defaultCacheRoot()}. */
+    public GraphSplitter() {
+        this(defaultCacheRoot());
+    }
+
+    /** A splitter caching under {@code cacheRoot}. */
+    public GraphSplitter(Path cacheRoot) {
+        this.cacheRoot = cacheRoot;
+    }
+
+    /** {@code $ASYNCDIFF_CACHE_DIR/splits}, or {@code ~/.cache/asyncdiff/splits}. */
+    public static Path defaultCacheRoot() {
+        String configured = System.getenv("ASYNCDIFF_CACHE_DIR");
+        Path base = configured != null && !configured.isBlank() ? Path.of(configured)
+                : Path.of(System.getProperty("user.home"), ".cache", "asyncdiff");
+        return base.resolve("splits");
+    }
+
+    @Override
+    public List<ComponentFile> split(Path denoiserModel, int parts, int latentHeight, int latentWidth, Path outputDir) {
+        return split(denoiserModel, parts, latentHeight, latentWidth, outputDir, ExternalDataPolicy.AUTO).componentFiles();
+    }
+
+    /**
+     * Splits {@code denoiser} into {@code parts} components, or reuses an earlier split of the same
+     * model bytes. {@code denoiser} may be an {@code .onnx} file, a model folder holding
+     * {@code unet/model.onnx} or {@code transformer/model.onnx}, or a pre-split folder with a
+     * {@code manifest.json}, which is returned as is.
+     *
+     * @param outputDir where to write the components, or null for the cache
+     * @param policy    where component initializers go
+     * @throws IllegalArgumentException when {@code parts} exceeds the model's units or the model has no latent input
+     */
+    public SplitResult split(Path denoiser, int parts, int latentHeight, int latentWidth, Path outputDir,
+                             ExternalDataPolicy policy) {
+        if (Files.isRegularFile(denoiser.resolve(SplitManifest.FILE_NAME))) {
+            SplitResult presplit = open(denoiser);
+            if (presplit.manifest().parts() != parts) {
+                throw new IllegalArgumentException("pre-split folder " + denoiser + " holds "
+                        + presplit.manifest().parts() + " components, " + parts + " were asked for");
+            }
+            return presplit;
+        }
+        if (latentHeight < 1 || latentWidth < 1) {
+            throw new IllegalArgumentException("latent size must be positive, was " + latentHeight + "x" + latentWidth);
+        }
+        Path modelFile = denoiserFile(denoiser);
+        OnnxModel model = OnnxModel.load(modelFile);
+        String hash = hash(model);
+        Path target = outputDir != null ? outputDir : cacheRoot.resolve(hash.substring(0, 16) + "-n" + parts + "-"
+                + latentHeight + "x" + latentWidth + "-v" + SplitPlanner.VERSION);
+        SplitResult cached = reusable(target, hash, parts, latentHeight, latentWidth);
+        if (cached != null) {
+            LOG.info("reusing split {}", target);
+            return cached;
+        }
+        SplitPlanner.Plan plan = SplitPlanner.plan(new GraphIndex(model), parts, latentHeight, latentWidth);
+        List<ComponentBuilder.Built> components = ComponentBuilder.build(plan);
+        SplitManifest manifest = write(target, modelFile, hash, parts, latentHeight, latentWidth, components, policy);
+        return new SplitResult(target, manifest, false);
+    }
+
+    /**
+     * Opens a folder written by a split (or by hand) with a {@code manifest.json}.
+     *
+     * @throws ModelNotFoundException  when the manifest or a component file is missing
+     * @throws MalformedModelException when the manifest cannot be read
+     */
+    public static SplitResult open(Path directory) {
+        Path file = directory.resolve(SplitManifest.FILE_NAME);
+        if (!Files.isRegularFile(file)) {
+            throw new ModelNotFoundException(file, "split manifest");
+        }
+        SplitManifest manifest;
+        try {
+            manifest = JSON.readValue(file.toFile(), SplitManifest.class);
+        } catch (IOException e) {
+            throw new MalformedModelException(file, "not a split manifest: " + e.getMessage(), e);
+        }
+        if (!SplitManifest.FORMAT.equals(manifest.format()) || manifest.components().isEmpty()) {
+            throw new MalformedModelException(file, "expected format '" + SplitManifest.FORMAT
+                    + "' with at least one component");
+        }
+        for (SplitManifest.Component component : manifest.components()) {
+            Path componentFile = directory.resolve(component.file());
+            if (!Files.isRegularFile(componentFile)) {
+                throw new ModelNotFoundException(componentFile, "component " + component.index() + " of split");
+            }
+        }
+        return new SplitResult(directory, manifest, true);
+    }
+
+    /** The denoiser's ONNX file for a file or a model folder. */
+    public static Path denoiserFile(Path denoiser) {
+        if (Files.isRegularFile(denoiser)) {
+            return denoiser;
+        }
+        for (String candidate : List.of("unet/model.onnx", "transformer/model.onnx", "model.onnx")) {
+            Path file = denoiser.resolve(candidate);
+            if (Files.isRegularFile(file)) {
+                return file;
+            }
+        }
+        throw new ModelNotFoundException(denoiser, "denoiser (an .onnx file, or a folder with unet/model.onnx, "
+                + "transformer/model.onnx or a split manifest.json)");
+    }
+
+    private static SplitResult reusable(Path target, String hash, int parts, int latentHeight, int latentWidth) {
+        if (!Files.isRegularFile(target.resolve(SplitManifest.FILE_NAME))) {
+            return null;
+        }
+        try {
+            SplitResult existing = open(target);
+            SplitManifest m = existing.manifest();
+            boolean same = hash.equals(m.sourceHash()) && m.parts() == parts && m.latentHeight() == latentHeight
+                    && m.latentWidth() == latentWidth && m.plannerVersion() == SplitPlanner.VERSION;
+            return same ? existing : null;
+        } catch (RuntimeException e) {
+            LOG.info("ignoring unusable split in {}: {}", target, e.getMessage());
+            return null;
+        }
+    }
+
+    private static SplitManifest write(Path target, Path source, String hash, int parts, int latentHeight,
+                                       int latentWidth, List<ComponentBuilder.Built> components,
+                                       ExternalDataPolicy policy) {
+        Path temp = target.resolveSibling(target.getFileName() + ".tmp-" + ProcessHandle.current().pid()
+                + "-" + System.nanoTime());
+        try {
+            Files.createDirectories(temp);
+            List<SplitManifest.Component> entries = new ArrayList<>();
+            for (ComponentBuilder.Built built : components) {
+                SplitManifest.Component entry = built.entry();
+                String fileName = "component-" + entry.index() + ".onnx";
+                OnnxWriter.write(built.skeleton(), built.initializers(), temp.resolve(fileName), policy);
+                entries.add(new SplitManifest.Component(entry.index(), fileName, entry.firstUnit(), entry.lastUnit(),
+                        entry.costShare(), entry.gflops(), entry.weightBytes(), entry.inputs(), entry.outputs()));
+            }
+            SplitManifest manifest = new SplitManifest(SplitManifest.FORMAT, SplitPlanner.VERSION,
+                    source.toAbsolutePath().toString(), hash, parts, latentHeight, latentWidth, entries);
+            JSON.writeValue(temp.resolve(SplitManifest.FILE_NAME).toFile(), manifest);
+            deleteTree(target);
+            Files.createDirectories(target.toAbsolutePath().getParent());
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            return manifest;
+        } catch (IOException e) {
+            deleteTree(temp);
+            throw new UncheckedIOException("cannot write split to " + target + ": " + e, e);
+        } catch (RuntimeException e) {
+            deleteTree(temp);
+            throw e;
+        }
+    }
+
+    /** SHA-256 over the model file and every external data file it references, in name order. */
+    static String hash(OnnxModel model) {
+        TreeSet<String> dataFiles = new TreeSet<>();
+        model.graph().getInitializerList().stream().filter(OnnxModel::isExternal)
+                .forEach(t -> t.getExternalDataList().stream().filter(e -> e.getKey().equals("location"))
+                        .forEach(e -> dataFiles.add(e.getValue())));
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digestFile(digest, model.file());
+            for (String dataFile : dataFiles) {
+                Path path = model.directory().resolve(dataFile);
+                if (!Files.isRegularFile(path)) {
+                    throw new ModelNotFoundException(path, "external data file of " + model.file().getFileName());
+                }
+                digestFile(digest, path);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    private static void digestFile(MessageDigest digest, Path file) {
+        byte[] buffer = new byte[1 << 20];
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
+            while (in.read(buffer) >= 0) {
+                // reading feeds the digest
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e, e);
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + root + ": " + e, e);
+        }
+    }
+}

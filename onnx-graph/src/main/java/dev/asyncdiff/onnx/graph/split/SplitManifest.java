@@ -1,0 +1,66 @@
+package dev.asyncdiff.onnx.graph.split;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.List;
+
+/**
+ * The {@code manifest.json} of a split: where the components came from and, for each, its file,
+ * its units, its share of the estimated cost and the tensors it receives and sends. Shapes are
+ * given for a batch of one; a {@code -1} marks a dimension that grows with the batch.
+ *
+ * @param format         always {@value #FORMAT}
+ * @param plannerVersion the planner version that cut it (a newer planner re-splits)
+ * @param source         the whole model the components were cut from
+ * @param sourceHash     SHA-256 of the model file and its external data
+ * @param parts          the number of components
+ * @param latentHeight   the latent height the costs were estimated for
+ * @param latentWidth    the latent width the costs were estimated for
+ * @param components     the components in order
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record SplitManifest(String format, int plannerVersion, String source, String sourceHash, int parts,
+                            int latentHeight, int latentWidth, List<Component> components) {
+    public static final String FORMAT = "asyncdiff-split";
+    public static final String FILE_NAME = "manifest.json";
+
+    public SplitManifest {
+        components = List.copyOf(components);
+    }
+
+    /**
+     * One component.
+     *
+     * @param index     its position in the chain
+     * @param file      its ONNX file, relative to the manifest
+     * @param firstUnit the first unit (block) it runs
+     * @param lastUnit  the last unit it runs
+     * @param costShare its estimated share of the latent path's cost
+     * @param gflops    its estimated giga-operations per step at batch 1
+     * @param weightBytes the bytes of initializers it holds
+     * @param inputs    what it receives
+     * @param outputs   what it sends
+     */
+    public record Component(int index, String file, String firstUnit, String lastUnit, double costShare,
+                            double gflops, long weightBytes, List<Tensor> inputs, List<Tensor> outputs) {
+        public Component {
+            inputs = List.copyOf(inputs);
+            outputs = List.copyOf(outputs);
+        }
+    }
+
+    /**
+     * A tensor a component receives or sends.
+     *
+     * @param name          the tensor name (as in the whole model)
+     * @param dtype         its element type, e.g. {@code fp32}
+     * @param shape         its shape at batch 1, {@code -1} where it grows with the batch
+     * @param bytes         its bytes per step at batch 1
+     * @param from          for an input: the component that produces it, or null for a model input
+     * @param shapeOnly     for an input: true when only its shape is read (any tensor of that shape will do)
+     * @param to            for an output: the components that consume it (empty for a model output)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Tensor(String name, String dtype, long[] shape, long bytes, Integer from, Boolean shapeOnly,
+                         List<Integer> to) {
+    }
+}
