@@ -29,7 +29,8 @@ final class ProvidersCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--json",
-            description = "Print {\"providers\":[{\"kind\":…,\"name\":…,\"version\":…},…]} instead.")
+            description = "Print JSON: an object whose \"providers\" array holds {kind, name, version} "
+                    + "objects.")
     boolean json;
 
     @Override
