@@ -1,0 +1,86 @@
+package dev.asyncdiff.synthetic;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class FamilyPresetTest {
+    @Test
+    void parsesFamiliesAndScalesAndNamesTheChoicesOnError() {
+        assertThat(Family.parse("SDXL")).isEqualTo(Family.SDXL);
+        assertThat(Scale.parse(" tiny ")).isEqualTo(Scale.TINY);
+        assertThatThrownBy(() -> Family.parse("sd3")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'sd3'").hasMessageContaining("[sd15, sd21, sdxl]");
+        assertThatThrownBy(() -> Scale.parse("huge")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("[tiny, small, full]");
+    }
+
+    @Test
+    void fullPresetsCarryTheReleasedConfigurations() {
+        Map<String, Object> sd15 = FamilyPreset.of(Family.SD15, Scale.FULL).unet().toDiffusersConfig();
+        assertThat(sd15).containsEntry("_class_name", "UNet2DConditionModel").containsEntry("attention_head_dim", 8)
+                .containsEntry("cross_attention_dim", 768).containsEntry("use_linear_projection", false)
+                .containsEntry("block_out_channels", List.of(320, 640, 1280, 1280))
+                .containsEntry("down_block_types", List.of("CrossAttnDownBlock2D", "CrossAttnDownBlock2D",
+                        "CrossAttnDownBlock2D", "DownBlock2D"));
+        Map<String, Object> sd21 = FamilyPreset.of(Family.SD21, Scale.FULL).unet().toDiffusersConfig();
+        assertThat(sd21).containsEntry("attention_head_dim", List.of(5, 10, 20, 20))
+                .containsEntry("cross_attention_dim", 1024).containsEntry("use_linear_projection", true);
+        FamilyPreset xl = FamilyPreset.of(Family.SDXL, Scale.FULL);
+        assertThat(xl.unet().toDiffusersConfig()).containsEntry("transformer_layers_per_block", List.of(1, 2, 10))
+                .containsEntry("addition_embed_type", "text_time").containsEntry("addition_time_embed_dim", 256)
+                .containsEntry("projection_class_embeddings_input_dim", 2816)
+                .containsEntry("up_block_types", List.of("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"));
+        assertThat(xl.textEncoder2().toDiffusersConfig()).containsEntry("_class_name", "CLIPTextModelWithProjection")
+                .containsEntry("hidden_size", 1280).containsEntry("num_hidden_layers", 32)
+                .containsEntry("hidden_act", "gelu");
+        assertThat(xl.vae().toDiffusersConfig()).containsEntry("scaling_factor", 0.13025);
+        assertThat(FamilyPreset.of(Family.SD21, Scale.FULL).textEncoder().toDiffusersConfig())
+                .containsEntry("num_hidden_layers", 23).containsEntry("projection_dim", 512);
+        assertThat(FamilyPreset.of(Family.SD15, Scale.FULL).vae().toDiffusersConfig())
+                .containsEntry("scaling_factor", 0.18215).containsEntry("latent_channels", 4);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Family.class)
+    void everyScaleKeepsTheFamilysStructure(Family family) {
+        UNetConfig full = FamilyPreset.of(family, Scale.FULL).unet();
+        for (Scale scale : Scale.values()) {
+            FamilyPreset preset = FamilyPreset.of(family, scale);
+            UNetConfig unet = preset.unet();
+            assertThat(unet.downBlockTypes()).isEqualTo(full.downBlockTypes());
+            assertThat(unet.upBlockTypes()).isEqualTo(full.upBlockTypes());
+            assertThat(unet.useLinearProjection()).isEqualTo(full.useLinearProjection());
+            assertThat(unet.hasAddEmbedding()).isEqualTo(family == Family.SDXL);
+            assertThat(preset.textEncoder2() != null).isEqualTo(family == Family.SDXL);
+            assertThat(preset.vae().downscaleFactor()).isEqualTo(8);
+        }
+    }
+
+    @Test
+    void vocabularyFollowsTheTokenizer() {
+        FamilyPreset preset = FamilyPreset.of(Family.SDXL, Scale.TINY).withVocabSize(512);
+        assertThat(preset.textEncoder().vocabSize()).isEqualTo(512);
+        assertThat(preset.textEncoder2().vocabSize()).isEqualTo(512);
+        assertThat(preset.textEncoder().toDiffusersConfig()).containsEntry("eos_token_id", 511)
+                .containsEntry("bos_token_id", 510);
+    }
+
+    @Test
+    void rejectsInconsistentArchitectures() {
+        UNetConfig unet = FamilyPreset.of(Family.SD15, Scale.TINY).unet();
+        assertThatThrownBy(() -> new UNetConfig(64, 4, 4, List.of(32, 48), List.of("CrossAttnDownBlock2D", "DownBlock2D"),
+                List.of("UpBlock2D", "CrossAttnUpBlock2D"), 1, 32, List.of(2, 2), List.of(1, 1), false, false, 32, 1e-5,
+                0, 0, 77)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("norm_num_groups");
+        assertThatThrownBy(() -> new UNetConfig(64, 4, 4, unet.blockOutChannels(), unet.downBlockTypes(),
+                unet.downBlockTypes(), 1, 32, unet.attentionHeadDim(), unet.transformerLayersPerBlock(), false, false,
+                32, 1e-5, 0, 0, 77)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("up_block_types");
+        assertThatThrownBy(() -> FamilyPreset.of(Family.SD15, Scale.TINY).textEncoder().withVocabSize(2))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("vocab_size");
+    }
+}
