@@ -1,0 +1,64 @@
+package dev.asyncdiff.synthetic;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The {@code model_index.json} of a synthetic folder. {@code _class_name} is the diffusers pipeline
+ * ({@code StableDiffusionPipeline} or {@code StableDiffusionXLPipeline}) and
+ * {@code _diffusers_version} the one the family's published index names. Unlike the PyTorch layout,
+ * every component entry names a folder that exists: the exported layout has {@code vae_encoder} and
+ * {@code vae_decoder} (both {@code AutoencoderKL} halves) instead of {@code vae}; the safety checker
+ * and feature extractor are absent ({@code [null, null]}).
+ */
+public final class PipelineIndex {
+    private PipelineIndex() {
+    }
+
+    /** The pipeline class name of {@code family}. */
+    public static String pipelineClass(Family family) {
+        return family == Family.SDXL ? "StableDiffusionXLPipeline" : "StableDiffusionPipeline";
+    }
+
+    /** The component folders of {@code family}, in the order {@code model_index.json} lists them. */
+    public static List<String> components(Family family) {
+        return family == Family.SDXL
+                ? List.of("scheduler", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "unet",
+                        "vae_decoder", "vae_encoder")
+                : List.of("scheduler", "text_encoder", "tokenizer", "unet", "vae_decoder", "vae_encoder");
+    }
+
+    /** The content of {@code model_index.json} for {@code family}. */
+    public static Map<String, Object> of(Family family) {
+        Map<String, Object> index = new LinkedHashMap<>();
+        index.put("_class_name", pipelineClass(family));
+        index.put("_diffusers_version", switch (family) {
+            case SD15 -> "0.6.0";
+            case SD21 -> "0.10.0.dev0";
+            case SDXL -> "0.19.0.dev0";
+        });
+        if (family == Family.SDXL) {
+            index.put("force_zeros_for_empty_prompt", true);
+            index.put("add_watermarker", null);
+        } else {
+            index.put("feature_extractor", Arrays.asList(null, null));
+            index.put("requires_safety_checker", false);
+            index.put("safety_checker", Arrays.asList(null, null));
+        }
+        index.put("scheduler", List.of("diffusers", (String) SchedulerConfigs.of(family).get("_class_name")));
+        index.put("text_encoder", List.of("transformers", "CLIPTextModel"));
+        if (family == Family.SDXL) {
+            index.put("text_encoder_2", List.of("transformers", "CLIPTextModelWithProjection"));
+        }
+        index.put("tokenizer", List.of("transformers", "CLIPTokenizer"));
+        if (family == Family.SDXL) {
+            index.put("tokenizer_2", List.of("transformers", "CLIPTokenizer"));
+        }
+        index.put("unet", List.of("diffusers", "UNet2DConditionModel"));
+        index.put("vae_decoder", List.of("diffusers", "AutoencoderKL"));
+        index.put("vae_encoder", List.of("diffusers", "AutoencoderKL"));
+        return index;
+    }
+}

@@ -1,0 +1,75 @@
+package dev.asyncdiff.synthetic;
+
+import java.math.BigDecimal;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The {@code scheduler/scheduler_config.json} each family ships with: SD 1.5's PNDM (PLMS only,
+ * {@code steps_offset} 1), SD 2.1's DDIM with v-prediction and SDXL's Euler discrete with
+ * {@code leading} timestep spacing. Keys and values follow the published files; SD 1.5's file
+ * (diffusers 0.6.0) predates {@code prediction_type}, which is added with its default
+ * {@code epsilon} so that readers need not know that default.
+ */
+public final class SchedulerConfigs {
+    private static final BigDecimal BETA_START = new BigDecimal("0.00085");
+    private static final BigDecimal BETA_END = new BigDecimal("0.012");
+
+    private SchedulerConfigs() {
+    }
+
+    /** The scheduler config of {@code family}, keys in the order the published file lists them. */
+    public static Map<String, Object> of(Family family) {
+        Map<String, Object> config = new LinkedHashMap<>();
+        switch (family) {
+            case SD15 -> {
+                config.put("_class_name", "PNDMScheduler");
+                config.put("_diffusers_version", "0.6.0");
+                putBetas(config);
+                config.put("num_train_timesteps", 1000);
+                config.put("prediction_type", "epsilon");
+                config.put("set_alpha_to_one", false);
+                config.put("skip_prk_steps", true);
+                config.put("steps_offset", 1);
+                config.put("trained_betas", null);
+                config.put("clip_sample", false);
+            }
+            case SD21 -> {
+                config.put("_class_name", "DDIMScheduler");
+                config.put("_diffusers_version", "0.8.0");
+                putBetas(config);
+                config.put("clip_sample", false);
+                config.put("num_train_timesteps", 1000);
+                config.put("prediction_type", "v_prediction");
+                config.put("set_alpha_to_one", false);
+                config.put("skip_prk_steps", true);
+                config.put("steps_offset", 1);
+                config.put("trained_betas", null);
+            }
+            case SDXL -> {
+                config.put("_class_name", "EulerDiscreteScheduler");
+                config.put("_diffusers_version", "0.19.0.dev0");
+                putBetas(config);
+                config.put("clip_sample", false);
+                config.put("interpolation_type", "linear");
+                config.put("num_train_timesteps", 1000);
+                config.put("prediction_type", "epsilon");
+                config.put("sample_max_value", new BigDecimal("1.0"));
+                config.put("set_alpha_to_one", false);
+                config.put("skip_prk_steps", true);
+                config.put("steps_offset", 1);
+                config.put("timestep_spacing", "leading");
+                config.put("trained_betas", null);
+                config.put("use_karras_sigmas", false);
+            }
+            default -> throw new IllegalArgumentException("no scheduler config for family " + family);
+        }
+        return config;
+    }
+
+    private static void putBetas(Map<String, Object> config) {
+        config.put("beta_end", BETA_END);
+        config.put("beta_schedule", "scaled_linear");
+        config.put("beta_start", BETA_START);
+    }
+}
