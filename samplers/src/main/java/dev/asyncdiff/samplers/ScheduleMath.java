@@ -131,11 +131,12 @@ final class ScheduleMath {
         if (rescale) {
             betas = rescaleZeroTerminalSnr(betas);
         }
+        // torch's CPU cumprod accumulates in double and rounds each output to float32
         double[] alphasCumprod = new double[count];
         double product = 1.0;
         for (int i = 0; i < count; i++) {
-            product = f32(product * f32(1.0 - betas[i]));
-            alphasCumprod[i] = product;
+            product *= f32(1.0 - betas[i]);
+            alphasCumprod[i] = f32(product);
         }
         if (rescale && zeroSnr == ZeroSnr.PINNED) {
             alphasCumprod[count - 1] = Math.pow(2, -24);
@@ -174,8 +175,8 @@ final class ScheduleMath {
         double[] sqrtBar = new double[n];
         double product = 1.0;
         for (int i = 0; i < n; i++) {
-            product = f32(product * f32(1.0 - betas[i]));
-            sqrtBar[i] = f32(Math.sqrt(product));
+            product *= f32(1.0 - betas[i]);
+            sqrtBar[i] = f32(Math.sqrt(f32(product)));
         }
         double first = sqrtBar[0];
         double last = sqrtBar[n - 1];
