@@ -1,0 +1,126 @@
+package dev.asyncdiff.synthetic;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.TensorInfo;
+import dev.asyncdiff.api.DType;
+import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
+import dev.asyncdiff.onnx.graph.GraphBuilder;
+import dev.asyncdiff.onnx.graph.OnnxModel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class UNetGraphTest {
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @EnumSource(Family.class)
+    void tinyUnetRunsWithTheStandardInputsAndOutputs(Family family) throws OrtException {
+        UNetConfig cfg = FamilyPreset.of(family, Scale.TINY).unet();
+        try (GraphRun run = new GraphRun(UNetGraph.build(cfg, new Weights(1), DType.FP32), dir.resolve("unet.onnx"))) {
+            Map<String, TensorInfo> inputs = run.inputInfo();
+            List<String> expected = family == Family.SDXL
+                    ? List.of("sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids")
+                    : List.of("sample", "timestep", "encoder_hidden_states");
+            assertThat(inputs.keySet()).containsExactlyInAnyOrderElementsOf(expected);
+            assertThat(inputs.get("sample").getShape()).containsExactly(-1, 4, -1, -1);
+            assertThat(inputs.get("timestep").getShape()).isEmpty();
+            assertThat(inputs.get("timestep").type).isEqualTo(OnnxJavaType.FLOAT);
+            assertThat(inputs.get("encoder_hidden_states").getShape()).containsExactly(-1, 77, cfg.crossAttentionDim());
+            assertThat(run.outputInfo().keySet()).containsExactly("out_sample");
+
+            run.randomInput("sample", 1, 2, 4, 16, 8).randomInput("encoder_hidden_states", 2, 2, 77,
+                    cfg.crossAttentionDim()).floatInput("timestep", new float[] {999}, new long[0]);
+            if (family == Family.SDXL) {
+                run.randomInput("text_embeds", 3, 2, cfg.textEmbedsDim())
+                        .floatInput("time_ids", new float[] {512, 512, 0, 0, 512, 512, 1024, 768, 0, 0, 1024, 768}, 2, 6);
+            }
+            GraphRun.Result late = run.run().get("out_sample");
+            assertThat(late.shape()).containsExactly(2, 4, 16, 8);
+            assertThat(late.std()).isBetween(0.01, 10.0);
+
+            run.floatInput("timestep", new float[] {1}, new long[0]);
+            GraphRun.Result early = run.run().get("out_sample");
+            assertThat(early.values()).as("the timestep reaches the output").isNotEqualTo(late.values());
+
+            run.randomInput("encoder_hidden_states", 5, 2, 77, cfg.crossAttentionDim());
+            assertThat(run.run().get("out_sample").values()).as("the text conditioning reaches the output")
+                    .isNotEqualTo(early.values());
+        }
+    }
+
+    @Test
+    void nodeNamesFollowTheTorchExport() {
+        assertThat(nodeNames(FamilyPreset.of(Family.SD15, Scale.TINY).unet())).contains(
+                "/conv_in/Conv", "/time_proj/Sin", "/time_embedding/linear_1/MatMul",
+                "/down_blocks.0/resnets.0/conv1/Conv", "/down_blocks.0/resnets.0/time_emb_proj/MatMul",
+                "/down_blocks.1/attentions.0/proj_in/Conv",
+                "/down_blocks.1/attentions.0/transformer_blocks.0/attn2/to_k/MatMul",
+                "/down_blocks.1/attentions.0/transformer_blocks.0/ff/net.0/proj/MatMul",
+                "/down_blocks.0/downsamplers.0/conv/Conv", "/mid_block/resnets.1/conv2/Conv",
+                "/mid_block/attentions.0/transformer_blocks.0/attn1/to_q/MatMul",
+                "/up_blocks.0/resnets.0/conv_shortcut/Conv", "/up_blocks.0/upsamplers.0/Resize",
+                "/up_blocks.1/attentions.1/proj_out/Conv", "/conv_norm_out/InstanceNormalization",
+                "/conv_out/Conv");
+        List<String> xl = nodeNames(FamilyPreset.of(Family.SDXL, Scale.TINY).unet());
+        assertThat(xl).contains("/add_time_proj/Sin", "/add_embedding/linear_1/MatMul", "/add_embedding/linear_2/Add",
+                "/down_blocks.1/attentions.0/proj_in/MatMul",
+                "/down_blocks.2/attentions.0/transformer_blocks.1/attn2/to_v/MatMul",
+                "/up_blocks.0/attentions.1/transformer_blocks.1/ff/net.2/MatMul");
+        assertThat(xl).noneMatch(name -> name.startsWith("/down_blocks.0/attentions"))
+                .noneMatch(name -> name.startsWith("/up_blocks.2/attentions"));
+    }
+
+    @Test
+    void fullSdxlNamesItsParametersLikeDiffusers() {
+        GraphBuilder unet = UNetGraph.build(FamilyPreset.of(Family.SDXL, Scale.FULL).unet(), new Weights(0), DType.FP16);
+        List<String> names = unet.initializers().stream().map(i -> i.name()).toList();
+        assertThat(names).contains("down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight",
+                "down_blocks.2.attentions.1.transformer_blocks.9.ff.net.0.proj.weight",
+                "mid_block.attentions.0.transformer_blocks.9.norm3.bias", "add_embedding.linear_1.weight",
+                "up_blocks.0.attentions.2.transformer_blocks.9.attn1.to_out.0.bias", "conv_out.weight")
+                .doesNotContain("down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.bias",
+                        "down_blocks.2.attentions.0.transformer_blocks.10.norm1.weight");
+        assertThat(unet.initializers().stream().filter(i -> i.name().equals("add_embedding.linear_1.weight"))
+                .findFirst().orElseThrow().shape()).containsExactly(2816, 1280);
+    }
+
+    @Test
+    void sameSeedWritesIdenticalBytesAndAnotherSeedDoesNot() throws IOException {
+        UNetConfig cfg = FamilyPreset.of(Family.SD21, Scale.TINY).unet();
+        Path a = dir.resolve("a.onnx");
+        Path b = dir.resolve("b.onnx");
+        Path c = dir.resolve("c.onnx");
+        UNetGraph.build(cfg, new Weights(42), DType.FP32).write(a, ExternalDataPolicy.INLINE);
+        UNetGraph.build(cfg, new Weights(42), DType.FP32).write(b, ExternalDataPolicy.INLINE);
+        UNetGraph.build(cfg, new Weights(43), DType.FP32).write(c, ExternalDataPolicy.INLINE);
+        assertThat(Files.readAllBytes(a)).isEqualTo(Files.readAllBytes(b)).isNotEqualTo(Files.readAllBytes(c));
+    }
+
+    @Test
+    void halfPrecisionGraphDeclaresFp16TensorsAndAFloatTimestep() {
+        GraphBuilder unet = UNetGraph.build(FamilyPreset.of(Family.SDXL, Scale.TINY).unet(), new Weights(0), DType.FP16);
+        Path file = dir.resolve("fp16.onnx");
+        unet.write(file, ExternalDataPolicy.EXTERNAL);
+        OnnxModel model = OnnxModel.load(file);
+        assertThat(model.graph().getInputList()).extracting(v -> v.getName() + ":" + v.getType().getTensorType().getElemType())
+                .containsExactly("sample:10", "timestep:1", "encoder_hidden_states:10", "text_embeds:10", "time_ids:10");
+        assertThat(model.graph().getOutput(0).getType().getTensorType().getElemType()).isEqualTo(10);
+        assertThat(unet.initializers()).allMatch(i -> i.dtype() == DType.FP16);
+    }
+
+    private static List<String> nodeNames(UNetConfig cfg) {
+        return UNetGraph.build(cfg, new Weights(0), DType.FP32).skeleton().getGraph().getNodeList().stream()
+                .map(node -> node.getName()).toList();
+    }
+}
