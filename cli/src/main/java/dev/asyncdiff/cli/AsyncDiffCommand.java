@@ -24,6 +24,8 @@ import picocli.CommandLine.Spec;
             // One line per subcommand; keep the list sorted by command name.
             CommandLine.HelpCommand.class,
             ProvidersCommand.class,
+            SplitCommand.class,
+            SynthCommand.class,
         })
 public final class AsyncDiffCommand implements Callable<Integer> {
     /** System property slf4j-simple reads for its default level. */

@@ -10,18 +10,18 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** Runs models on ONNX Runtime CPU with float inputs, and split components chained in order. */
-final class ComponentChain {
+public final class ComponentChain {
     private static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
 
     private ComponentChain() {
     }
 
     /** A float input: its values and shape. */
-    record Input(float[] values, long[] shape) {
+    public record Input(float[] values, long[] shape) {
     }
 
     /** Runs {@code model} and returns its float outputs by name. */
-    static Map<String, float[]> run(Path model, Map<String, Input> inputs) throws Exception {
+    public static Map<String, float[]> run(Path model, Map<String, Input> inputs) throws Exception {
         Map<String, float[]> out = new HashMap<>();
         Map<String, long[]> shapes = new HashMap<>();
         runInto(model, inputs, out, shapes);
@@ -29,7 +29,7 @@ final class ComponentChain {
     }
 
     /** Runs every component of {@code split} in order, feeding each from the model inputs and earlier outputs. */
-    static Map<String, float[]> chain(SplitResult split, Map<String, Input> inputs) throws Exception {
+    public static Map<String, float[]> chain(SplitResult split, Map<String, Input> inputs) throws Exception {
         Map<String, Input> available = new HashMap<>(inputs);
         Map<String, float[]> produced = new HashMap<>();
         for (SplitManifest.Component component : split.manifest().components()) {

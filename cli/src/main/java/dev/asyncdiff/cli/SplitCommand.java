@@ -1,0 +1,166 @@
+package dev.asyncdiff.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
+import dev.asyncdiff.onnx.graph.split.GraphSplitter;
+import dev.asyncdiff.onnx.graph.split.SplitManifest;
+import dev.asyncdiff.onnx.graph.split.SplitResult;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code asyncdiff split}: cuts a model folder's denoiser into N components and prints the plan:
+ * per component its units, its share of the estimated cost, and the tensors it receives and sends.
+ */
+@Command(name = "split",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = {
+            "Cuts the denoiser (unet/ or transformer/model.onnx) into N components and prints the plan.",
+            "Components are cached under ~/.cache/asyncdiff/splits (or $ASYNCDIFF_CACHE_DIR/splits) unless --out is given."
+        })
+final class SplitCommand implements Callable<Integer> {
+    private static final int VAE_FACTOR = 8;
+    private static final int DEFAULT_IMAGE_SIZE = 512;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "Model folder, denoiser .onnx file, or a pre-split folder with manifest.json.")
+    Path model;
+
+    @Option(names = "--parts", required = true, paramLabel = "N", description = "Number of components.")
+    int parts;
+
+    @Option(names = "--height", paramLabel = "PIXELS",
+            description = "Image height the cost is estimated for (default: the denoiser config's sample_size × 8, else 512).")
+    Integer height;
+
+    @Option(names = "--width", paramLabel = "PIXELS", description = "Image width (default: like --height).")
+    Integer width;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Write the components here instead of the cache.")
+    Path out;
+
+    @Option(names = "--external-data", paramLabel = "POLICY", defaultValue = "AUTO",
+            description = "Where component weights go: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    ExternalDataPolicy externalData;
+
+    @Option(names = "--json", description = "Print the plan as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        if (parts < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--parts must be >= 1, was " + parts);
+        }
+        int defaultSize = defaultImageSize(model);
+        int imageHeight = height != null ? height : defaultSize;
+        int imageWidth = width != null ? width : height != null ? height : defaultSize;
+        for (int size : new int[] {imageHeight, imageWidth}) {
+            if (size <= 0 || size % VAE_FACTOR != 0) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--height and --width must be positive multiples of 8, got " + imageHeight + "x" + imageWidth);
+            }
+        }
+        SplitResult split = new GraphSplitter().split(model, parts, imageHeight / VAE_FACTOR,
+                imageWidth / VAE_FACTOR, out, externalData);
+        PrintWriter stdout = spec.commandLine().getOut();
+        if (json) {
+            stdout.println(toJson(split));
+        } else {
+            print(split, stdout);
+        }
+        stdout.flush();
+        return ExitCodes.OK;
+    }
+
+    /** The sample_size of the denoiser's config.json times 8, else 512. */
+    private static int defaultImageSize(Path model) {
+        for (String folder : new String[] {"unet", "transformer"}) {
+            Path config = model.resolve(folder).resolve("config.json");
+            if (Files.isRegularFile(config)) {
+                try {
+                    JsonNode size = new ObjectMapper().readTree(config.toFile()).get("sample_size");
+                    if (size != null && size.isInt()) {
+                        return size.asInt() * VAE_FACTOR;
+                    }
+                } catch (IOException e) {
+                    return DEFAULT_IMAGE_SIZE;
+                }
+            }
+        }
+        return DEFAULT_IMAGE_SIZE;
+    }
+
+    private static String toJson(SplitResult split) throws IOException {
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = mapper.createObjectNode();
+        root.set("components", mapper.valueToTree(split.manifest().components()));
+        root.put("manifest", split.manifestFile().toAbsolutePath().toString());
+        root.put("reused", split.reused());
+        return mapper.writeValueAsString(root);
+    }
+
+    private static void print(SplitResult split, PrintWriter out) {
+        SplitManifest m = split.manifest();
+        out.printf(Locale.ROOT, "%s: %d component(s) for %dx%d latents (%dx%d images)%s%n", m.source(), m.parts(),
+                m.latentHeight(), m.latentWidth(), m.latentHeight() * VAE_FACTOR, m.latentWidth() * VAE_FACTOR,
+                split.reused() ? ", reused" : "");
+        for (SplitManifest.Component c : m.components()) {
+            out.printf(Locale.ROOT, "component %d  %s .. %s  cost %.1f%%  %.2f GFLOP/step  weights %s  %s%n",
+                    c.index(), c.firstUnit(), c.lastUnit(), 100 * c.costShare(), c.gflops(), bytes(c.weightBytes()),
+                    c.file());
+            for (SplitManifest.Tensor t : c.inputs()) {
+                String source = t.from() == null ? (Boolean.TRUE.equals(t.shapeOnly()) ? "model input, shape only"
+                        : "model input") : "from component " + t.from();
+                out.printf(Locale.ROOT, "  receives %-50s %s %-20s %s/step  (%s)%n", t.name(), t.dtype(),
+                        shape(t.shape()), bytes(t.bytes()), source);
+            }
+            for (SplitManifest.Tensor t : c.outputs()) {
+                String target = t.to() == null || t.to().isEmpty() ? "model output"
+                        : "to component " + t.to().stream().map(String::valueOf).collect(Collectors.joining(", "));
+                out.printf(Locale.ROOT, "  sends    %-50s %s %-20s %s/step  (%s)%n", t.name(), t.dtype(),
+                        shape(t.shape()), bytes(t.bytes()), target);
+            }
+        }
+        out.println("manifest: " + split.manifestFile().toAbsolutePath());
+    }
+
+    private static String shape(long[] shape) {
+        if (shape == null) {
+            return "[?]";
+        }
+        return LongStream.of(shape).mapToObj(d -> d == -1 ? "B" : Long.toString(d))
+                .collect(Collectors.joining(",", "[", "]"));
+    }
+
+    static String bytes(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        double value = bytes;
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        int unit = -1;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
+    }
+}
