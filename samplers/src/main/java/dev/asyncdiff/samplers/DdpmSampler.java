@@ -57,8 +57,8 @@ public final class DdpmSampler implements NoiseScheduler {
         if (!(thresholdingRatio >= 0 && thresholdingRatio <= 1)) {
             throw config.outOfRange("dynamic_thresholding_ratio", "in [0, 1]", thresholdingRatio);
         }
-        if (!(sampleMaxValue >= 1)) {
-            throw config.outOfRange("sample_max_value", ">= 1", sampleMaxValue);
+        if (!(sampleMaxValue > 0)) {
+            throw config.outOfRange("sample_max_value", "> 0", sampleMaxValue);
         }
         int count = training.numTrainTimesteps();
         timesteps = new double[count];

@@ -537,7 +537,7 @@ final class ScheduleMath {
 
     /**
      * Dynamic thresholding (Saharia et al. 2022) as diffusers' {@code _threshold_sample}: per batch
-     * row, s = quantile(|x|, ratio) clamped to [1, maxValue], then x = clamp(x, -s, s) / s. The
+     * row, s = quantile(|x|, ratio) clamped to at least 1 and at most maxValue, then x = clamp(x, -s, s) / s. The
      * quantile interpolates linearly between order statistics, as {@code torch.quantile}.
      */
     static float[] threshold(float[] x, long[] shape, double ratio, double maxValue) {
@@ -558,7 +558,8 @@ final class ScheduleMath {
             int lower = (int) Math.floor(position);
             int upper = Math.min(lower + 1, row - 1);
             double s = sorted[lower] + (position - lower) * (sorted[upper] - sorted[lower]);
-            s = Math.max(1.0, Math.min(maxValue, s));
+            // torch.clamp(s, min=1, max=maxValue) = min(max(s, 1), maxValue), so maxValue wins below 1
+            s = Math.min(Math.max(s, 1.0), maxValue);
             float sf = (float) s;
             for (int i = 0; i < row; i++) {
                 float v = Math.max(-sf, Math.min(sf, x[base + i]));
