@@ -35,8 +35,10 @@ class AsyncDiffCommandTest {
 
         assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(run.out()).isEmpty();
-        assertThat(run.errLines()).containsExactly(
-                "asyncdiff: error: missing command; expected one of help, providers (see 'asyncdiff --help')");
+        assertThat(run.errLines()).singleElement().asString()
+                .startsWith("asyncdiff: error: missing command; expected one of help, ")
+                .contains("providers")
+                .endsWith(" (see 'asyncdiff --help')");
     }
 
     @Test
