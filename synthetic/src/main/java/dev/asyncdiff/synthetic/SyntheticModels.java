@@ -190,7 +190,17 @@ public final class SyntheticModels {
         }
         try {
             Files.createDirectories(parent);
-            return Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
+            // not Files.createTempDirectory: its owner-only permissions would stay on the finished folder
+            String prefix = "." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-";
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    return Files.createDirectory(parent.resolve(prefix + Long.toHexString(System.nanoTime())));
+                } catch (FileAlreadyExistsException e) {
+                    if (attempt == 9 || !Files.isDirectory(parent)) {
+                        throw e;
+                    }
+                }
+            }
         } catch (FileAlreadyExistsException e) {
             throw new IllegalArgumentException("cannot create output folder " + target + ": " + e.getFile()
                     + " exists and is not a folder", e);

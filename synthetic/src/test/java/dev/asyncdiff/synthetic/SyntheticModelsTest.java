@@ -80,6 +80,12 @@ class SyntheticModelsTest {
         }
         assertThat(present).containsExactlyInAnyOrderElementsOf(expectedFiles(family));
         assertThat(folder.totalBytes()).isEqualTo(SyntheticModels.sizeOf(root)).isLessThan(40L << 20);
+        if (root.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Path probe = Files.createDirectory(root.resolveSibling("probe-" + family.cliName()));
+            assertThat(Files.getPosixFilePermissions(root)).as("folder permissions follow the umask")
+                    .isEqualTo(Files.getPosixFilePermissions(probe));
+            Files.delete(probe);
+        }
         try (var siblings = Files.list(root.getParent())) {
             assertThat(siblings.map(p -> p.getFileName().toString())).noneMatch(name -> name.contains(".tmp-"));
         }
