@@ -87,16 +87,22 @@ final class DiffusersFixtures {
     /** Runs {@code timesteps} from {@code start}. */
     static float[] run(NoiseScheduler sampler, float[] start, double[] timesteps, boolean scaleInput,
                        RandomGenerator rng) {
+        return run(sampler, start, timesteps, scaleInput, rng, SHAPE);
+    }
+
+    /** Runs {@code timesteps} from {@code start} for a sample of {@code shape}. */
+    static float[] run(NoiseScheduler sampler, float[] start, double[] timesteps, boolean scaleInput,
+                       RandomGenerator rng, long[] shape) {
         float[] sample = start;
         for (double t : timesteps) {
             if (scaleInput) {
-                try (Tensor in = Tensor.ofFloats(sample, SHAPE); Tensor scaled = sampler.scaleModelInput(in, t)) {
+                try (Tensor in = Tensor.ofFloats(sample, shape); Tensor scaled = sampler.scaleModelInput(in, t)) {
                     sample = scaled.toFloatArray();
                 }
             }
             float[] residual = model(sample, t);
-            try (Tensor out = Tensor.ofFloats(residual, SHAPE);
-                 Tensor x = Tensor.ofFloats(sample, SHAPE);
+            try (Tensor out = Tensor.ofFloats(residual, shape);
+                 Tensor x = Tensor.ofFloats(sample, shape);
                  Tensor next = sampler.step(out, t, x, rng)) {
                 sample = next.toFloatArray();
             }
@@ -106,8 +112,13 @@ final class DiffusersFixtures {
 
     /** {@code add_noise(dummy_sample_deter * initScale, dummy_noise_deter, t)}. */
     static float[] addNoise(NoiseScheduler sampler, float[] original, double timestep) {
-        try (Tensor x = Tensor.ofFloats(original, SHAPE);
-             Tensor n = Tensor.ofFloats(noiseDeter(), SHAPE);
+        return addNoise(sampler, original, noiseDeter(), timestep, SHAPE);
+    }
+
+    /** {@code add_noise(original, noise, t)} for a sample of {@code shape}. */
+    static float[] addNoise(NoiseScheduler sampler, float[] original, float[] noise, double timestep, long[] shape) {
+        try (Tensor x = Tensor.ofFloats(original, shape);
+             Tensor n = Tensor.ofFloats(noise, shape);
              Tensor noisy = sampler.addNoise(x, n, timestep)) {
             return noisy.toFloatArray();
         }
