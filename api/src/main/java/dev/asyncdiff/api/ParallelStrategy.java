@@ -1,25 +1,28 @@
 package dev.asyncdiff.api;
 
-import java.util.List;
 import java.util.Map;
 
 /**
- * Runs the denoising loop over the components of a denoiser: sequentially, or asynchronously
- * across devices.
+ * Runs denoising loops over a denoiser's components placed on devices: sequentially, or
+ * asynchronously across devices. A strategy owns the sessions and worker threads it created;
+ * {@link #close()} releases them all and is idempotent. One loop runs at a time per strategy.
  */
-public interface ParallelStrategy {
+public interface ParallelStrategy extends AutoCloseable {
     /** The strategy's name, e.g. {@code sequential} or {@code async}. */
     String name();
 
     /**
-     * Denoises {@code latents} over every timestep {@code scheduler} has prepared.
+     * Denoises {@code request.latents()} over every timestep of {@code request.scheduler()}.
      *
-     * @param components   the denoiser's components in order, each bound to its device
-     * @param scheduler    a scheduler with timesteps set
-     * @param latents      the initial latents (read only)
-     * @param conditioning the conditioning inputs every component may take (read only)
      * @return the final latents; the caller closes them
+     * @throws java.util.concurrent.CancellationException when cancelled through the request or an interrupt
+     * @throws AsyncDiffException                          wrapping the first failure of any device worker
      */
-    Tensor denoise(List<? extends DenoiserComponent> components, NoiseScheduler scheduler,
-                   Tensor latents, Map<String, Tensor> conditioning);
+    Tensor denoise(DenoiseRequest request);
+
+    /** The bytes of weights each device holds for this strategy. */
+    Map<Device, Long> weightBytesPerDevice();
+
+    @Override
+    void close();
 }

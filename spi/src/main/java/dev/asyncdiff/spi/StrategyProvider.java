@@ -1,10 +1,13 @@
 package dev.asyncdiff.spi;
 
-import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.ParallelStrategy;
 
 /** Discovers a {@link ParallelStrategy}, such as {@code sequential} or {@code async}. */
 public interface StrategyProvider extends Provider {
-    /** A strategy for {@code config}. */
-    ParallelStrategy create(AsyncConfig config);
+    /**
+     * Loads the components the strategy needs onto their devices; the caller closes the strategy.
+     *
+     * @throws IllegalArgumentException when the devices do not fit the configuration
+     */
+    ParallelStrategy create(StrategyContext context);
 }

@@ -1,6 +1,5 @@
 package dev.asyncdiff.spi;
 
-import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.DiffusionPipeline;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.ParallelStrategy;
@@ -37,7 +36,7 @@ public final class TestKindsProviders {
         }
 
         @Override
-        public ParallelStrategy create(AsyncConfig config) {
+        public ParallelStrategy create(StrategyContext context) {
             throw new IllegalStateException("test-strategy creates no strategy");
         }
     }
