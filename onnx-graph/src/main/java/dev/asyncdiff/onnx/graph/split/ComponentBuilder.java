@@ -183,22 +183,22 @@ final class ComponentBuilder {
 
     private SplitManifest.Tensor entry(String name, Integer from, Boolean shapeOnly, List<Integer> to) {
         ValueInfo info = plan.infos().getOrDefault(name, ValueInfo.UNKNOWN);
-        long[] shape = batchShape(name);
+        long[] shape = dynamicShape(name);
         String dtype = info.dtype() == null ? "unknown" : info.dtype().name().toLowerCase(Locale.ROOT);
         return new SplitManifest.Tensor(name, dtype, shape, info.byteCount(), from, shapeOnly, to);
     }
 
-    /** The shape at batch 1 with -1 where the dimension grows with the batch; null when unknown. */
-    private long[] batchShape(String name) {
-        ValueInfo one = plan.infos().getOrDefault(name, ValueInfo.UNKNOWN);
-        ValueInfo two = plan.infosAtOtherBatch().getOrDefault(name, ValueInfo.UNKNOWN);
-        if (!one.known()) {
+    /** The shape at batch 1 with -1 where the dimension changes with the batch or the latent size; null when unknown. */
+    private long[] dynamicShape(String name) {
+        ValueInfo base = plan.infos().getOrDefault(name, ValueInfo.UNKNOWN);
+        if (!base.known()) {
             return null;
         }
-        long[] shape = one.shape().clone();
-        if (two.known() && two.shape().length == shape.length) {
+        long[] shape = base.shape().clone();
+        for (Map<String, ValueInfo> variation : plan.variations()) {
+            ValueInfo other = variation.getOrDefault(name, ValueInfo.UNKNOWN);
             for (int i = 0; i < shape.length; i++) {
-                if (two.shape()[i] != shape[i]) {
+                if (!other.known() || other.shape().length != shape.length || other.shape()[i] != base.shape()[i]) {
                     shape[i] = -1;
                 }
             }
@@ -218,15 +218,16 @@ final class ComponentBuilder {
                     + graph.model().file() + " (produced by " + graph.nodes().get(graph.producerOf(name)).getName()
                     + ", an operator without a shape rule); add value_info for it to the model");
         }
-        long[] one = info.shape();
-        long[] batch = batchShape(name);
+        long[] base = info.shape();
+        long[] dynamic = dynamicShape(name);
         TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-        for (int i = 0; i < one.length; i++) {
+        for (int i = 0; i < base.length; i++) {
             TensorShapeProto.Dimension.Builder dim = TensorShapeProto.Dimension.newBuilder();
-            if (batch[i] == -1) {
-                dim.setDimParam(one[i] == 1 ? "batch" : "batch_x" + one[i]);
+            if (dynamic[i] == -1) {
+                // ONNX Runtime plans memory as if equal names meant equal sizes: one name per tensor axis.
+                dim.setDimParam(name.replaceAll("[^A-Za-z0-9]+", "_") + "_dim" + i);
             } else {
-                dim.setDimValue(one[i]);
+                dim.setDimValue(base[i]);
             }
             shape.addDim(dim);
         }

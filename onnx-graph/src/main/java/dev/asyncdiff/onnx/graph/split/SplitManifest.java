@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * The {@code manifest.json} of a split: where the components came from and, for each, its file,
  * its units, its share of the estimated cost and the tensors it receives and sends. Shapes are
- * given for a batch of one; a {@code -1} marks a dimension that grows with the batch.
+ * given for a batch of one at the latent size the split was planned for; a {@code -1} marks a
+ * dimension that changes with the batch or the image size (components run any batch and size).
  *
  * @param format         always {@value #FORMAT}
  * @param plannerVersion the planner version that cut it (a newer planner re-splits)
@@ -53,8 +54,8 @@ public record SplitManifest(String format, int plannerVersion, String source, St
      *
      * @param name          the tensor name (as in the whole model)
      * @param dtype         its element type, e.g. {@code fp32}
-     * @param shape         its shape at batch 1, {@code -1} where it grows with the batch
-     * @param bytes         its bytes per step at batch 1
+     * @param shape         its shape at batch 1, {@code -1} where it changes with the batch or image size
+     * @param bytes         its bytes per step at batch 1 and the planned latent size
      * @param from          for an input: the component that produces it, or null for a model input
      * @param shapeOnly     for an input: true when only its shape is read (any tensor of that shape will do)
      * @param to            for an output: the components that consume it (empty for a model output)

@@ -37,9 +37,9 @@ final class SplitPlanner {
     record Unit(String key, int depth, List<Integer> nodes, double cost) {
     }
 
-    /** The decided cut: units per component, with the inferred value infos at two batch sizes. */
+    /** The decided cut: units per component, with the inferred value infos and their variations. */
     record Plan(GraphIndex graph, Set<String> latentInputs, Set<Integer> latentNodes, List<List<Unit>> components,
-                Map<String, ValueInfo> infos, Map<String, ValueInfo> infosAtOtherBatch, double latentCost,
+                Map<String, ValueInfo> infos, List<Map<String, ValueInfo>> variations, double latentCost,
                 int coarseUnits) {
         /** The node costs of a component's own latent nodes, as a share of the whole latent path. */
         double costShare(int component) {
@@ -57,8 +57,11 @@ final class SplitPlanner {
         Set<String> latentInputs = latentInputs(graph);
         Map<String, ValueInfo> infos = ShapeInference.infer(graph,
                 bindInputs(graph, latentInputs, BATCH_A, latentHeight, latentWidth));
-        Map<String, ValueInfo> other = ShapeInference.infer(graph,
-                bindInputs(graph, latentInputs, BATCH_B, latentHeight, latentWidth));
+        // Two more inferences, at another batch and at twice the latent size, tell which dimensions of
+        // the tensors crossing a cut are dynamic: components then run any batch and image size.
+        List<Map<String, ValueInfo>> variations = List.of(
+                ShapeInference.infer(graph, bindInputs(graph, latentInputs, BATCH_B, latentHeight, latentWidth)),
+                ShapeInference.infer(graph, bindInputs(graph, latentInputs, BATCH_A, 2 * latentHeight, 2 * latentWidth)));
         Set<Integer> latentNodes = latentNodes(graph, latentInputs);
         if (latentNodes.isEmpty()) {
             throw new IllegalArgumentException("model " + graph.model().file() + ": no node computes on the latent input "
@@ -91,7 +94,7 @@ final class SplitPlanner {
                 best = candidate;
             }
         }
-        return new Plan(graph, latentInputs, latentNodes, best, infos, other, latentCost == 0 ? 1 : latentCost, coarse);
+        return new Plan(graph, latentInputs, latentNodes, best, infos, variations, latentCost == 0 ? 1 : latentCost, coarse);
     }
 
     private static Set<String> latentInputs(GraphIndex graph) {

@@ -39,8 +39,12 @@ class GraphSplitterTest {
     }
 
     static Map<String, ComponentChain.Input> inputs(int batch, long seed) {
+        return inputs(batch, seed, H, W);
+    }
+
+    static Map<String, ComponentChain.Input> inputs(int batch, long seed, int h, int w) {
         SplittableRandom random = new SplittableRandom(seed);
-        float[] sample = new float[batch * MiniUNet.LATENT * H * W];
+        float[] sample = new float[batch * MiniUNet.LATENT * h * w];
         float[] text = new float[batch * MiniUNet.SEQ * MiniUNet.TEXT];
         for (int i = 0; i < sample.length; i++) {
             sample[i] = (float) random.nextGaussian();
@@ -49,7 +53,7 @@ class GraphSplitterTest {
             text[i] = (float) random.nextGaussian();
         }
         return Map.of(
-                "sample", new ComponentChain.Input(sample, new long[] {batch, MiniUNet.LATENT, H, W}),
+                "sample", new ComponentChain.Input(sample, new long[] {batch, MiniUNet.LATENT, h, w}),
                 "timestep", new ComponentChain.Input(new float[] {417f}, new long[0]),
                 "encoder_hidden_states", new ComponentChain.Input(text, new long[] {batch, MiniUNet.SEQ, MiniUNet.TEXT}));
     }
@@ -76,6 +80,16 @@ class GraphSplitterTest {
         }
     }
 
+    @Test
+    void componentsPlannedForOneSizeRunAtOthers() throws Exception {
+        SplitResult split = splitter.split(model, 3, H, W, null, ExternalDataPolicy.AUTO);
+        for (int[] size : new int[][] {{16, 12}, {4, 8}, {12, 12}}) {
+            var in = inputs(2, size[0], size[0], size[1]);
+            assertMaxAbsDiff(ComponentChain.chain(split, in).get("out_sample"),
+                    ComponentChain.run(model, in).get("out_sample"), 1e-5);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {2, 3, 4})
     void onlyLatentTensorsCrossAndEveryComponentEmbedsItsOwnTimestep(int parts) {
@@ -86,6 +100,7 @@ class GraphSplitterTest {
                     assertThat(input.name()).as("crossing tensor of component " + component.index())
                             .doesNotContain("time_proj").doesNotContain("time_embedding");
                     assertThat(input.shape()[0]).as("crossing tensors grow with the batch").isEqualTo(-1);
+                    assertThat(input.shape()).as("and with the image size").containsSequence(-1L, -1L);
                 }
             }
             OnnxModel componentModel = OnnxModel.load(split.directory().resolve(component.file()));
