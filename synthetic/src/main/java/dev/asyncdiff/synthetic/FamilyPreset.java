@@ -62,7 +62,7 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
                     sdUnet(64, List.of(32, 32, 64, 64), 1, 32, List.of(2, 2, 2, 2), false, false),
                     vae(512, List.of(32, 32, 64, 64), 1, SD_SCALING, false));
             case SMALL -> new FamilyPreset(clip(CLIP_VOCAB, 128, 4, 4, "quick_gelu", 128, false, false), null,
-                    sdUnet(64, List.of(32, 64, 128, 128), 1, 128, List.of(2, 2, 2, 2), false, false),
+                    sdUnet(64, List.of(32, 64, 128, 128), 1, 128, List.of(1, 1, 1, 1), false, false),
                     vae(512, List.of(32, 64, 128, 128), 1, SD_SCALING, false));
             case FULL -> new FamilyPreset(clip(CLIP_VOCAB, 768, 12, 12, "quick_gelu", 768, false, false), null,
                     sdUnet(64, List.of(320, 640, 1280, 1280), 2, 768, List.of(8, 8, 8, 8), false, false),
