@@ -406,12 +406,18 @@ final class ScheduleMath {
     /**
      * diffusers' {@code index_for_timestep}: the position of {@code timestep} in {@code schedule},
      * the second one when it occurs more than once (so image-to-image starting mid-schedule does
-     * not skip a sigma); {@code -1} when it does not occur.
+     * not skip a sigma); {@code -1} when it does not occur. One deviation: a timestep equal to the
+     * schedule's first maps to 0, so a generation that starts at the beginning takes every step even
+     * when clipped Karras sigmas repeat the first timestep (diffusers would skip one and run past
+     * the end).
      */
     static int indexOf(double[] schedule, double timestep) {
         int first = -1;
         for (int i = 0; i < schedule.length; i++) {
             if (sameTimestep(schedule[i], timestep)) {
+                if (first == 0) {
+                    return 0;
+                }
                 if (first >= 0) {
                     return i;
                 }
