@@ -100,8 +100,7 @@ public final class DpmSolverMultistepSampler implements NoiseScheduler {
         }
         finalSigmaZero = "zero".equals(config.getChoice("final_sigmas_type", "zero", "zero", "sigma_min"));
         lambdaMinClipped = config.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
-        learnedVariance = config.has("variance_type")
-                && config.getChoice("variance_type", "learned", "learned", "learned_range") != null;
+        learnedVariance = !"none".equals(config.getChoice("variance_type", "none", "learned", "learned_range"));
         spacing = config.getChoice("timestep_spacing", "linspace", "linspace", "leading", "trailing");
         stepsOffset = config.getInt("steps_offset", 0);
         if (stepsOffset < 0) {

@@ -3,6 +3,7 @@ package dev.asyncdiff.samplers;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -85,9 +86,9 @@ public final class PndmSampler implements NoiseScheduler {
                 repeated[2 * i] = tiled[i];
                 repeated[2 * i + 1] = tiled[i];
             }
-            double[] inner = java.util.Arrays.copyOfRange(repeated, 1, repeated.length - 1);
+            double[] inner = Arrays.copyOfRange(repeated, 1, repeated.length - 1);
             prkTimesteps = ScheduleMath.reverse(inner);
-            plms = ScheduleMath.reverse(java.util.Arrays.copyOfRange(ascending, 0, n - 3));
+            plms = ScheduleMath.reverse(Arrays.copyOfRange(ascending, 0, n - 3));
         }
         timesteps = new double[prkTimesteps.length + plms.length];
         System.arraycopy(prkTimesteps, 0, timesteps, 0, prkTimesteps.length);

@@ -2,6 +2,7 @@ package dev.asyncdiff.samplers;
 
 import dev.asyncdiff.api.Tensor;
 import java.util.Arrays;
+import java.util.random.RandomGenerator;
 
 /**
  * The math the samplers share, written from diffusers' published formulas: beta schedules and
@@ -530,7 +531,7 @@ final class ScheduleMath {
     }
 
     /** Standard Gaussian noise of {@code count} elements drawn from {@code rng}. */
-    static float[] gaussian(java.util.random.RandomGenerator rng, int count, String sampler) {
+    static float[] gaussian(RandomGenerator rng, int count, String sampler) {
         if (rng == null) {
             throw new IllegalArgumentException(sampler + " is stochastic and needs a random generator, got null");
         }

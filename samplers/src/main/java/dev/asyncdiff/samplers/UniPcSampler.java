@@ -2,6 +2,8 @@ package dev.asyncdiff.samplers;
 
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.Tensor;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.random.RandomGenerator;
@@ -73,7 +75,7 @@ public final class UniPcSampler implements NoiseScheduler {
         }
         bh1 = "bh1".equals(config.getChoice("solver_type", "bh2", "bh1", "bh2", "midpoint", "heun", "logrho"));
         lowerOrderFinal = config.getBoolean("lower_order_final", true);
-        disableCorrector = new java.util.HashSet<>();
+        disableCorrector = new HashSet<>();
         for (int step : config.getIntArray("disable_corrector")) {
             disableCorrector.add(step);
         }
@@ -294,7 +296,7 @@ public final class UniPcSampler implements NoiseScheduler {
         if (order == 2) {
             rhos = new double[] {0.5};
         } else if (order > 2) {
-            rhos = solve(vandermonde(rks, order - 1), java.util.Arrays.copyOf(phi[1], order - 1));
+            rhos = solve(vandermonde(rks, order - 1), Arrays.copyOf(phi[1], order - 1));
         }
         double scale = predictX0 ? alphaT : sigmaT;
         double cx = predictX0 ? sigmaT / sigmaS0 : alphaT / alphaS0;
