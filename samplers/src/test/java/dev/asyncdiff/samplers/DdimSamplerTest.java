@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.asyncdiff.api.Tensor;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** DDIM against diffusers' {@code tests/schedulers/test_scheduler_ddim.py}. */
@@ -93,5 +95,66 @@ class DdimSamplerTest {
         DdimSampler ddim = sampler(", \"skip_prk_steps\": true, \"use_karras_sigmas\": false, \"made_up\": [1]");
         ddim.setTimesteps(4);
         assertThat(ddim.timesteps()).hasSize(4);
+    }
+
+    private static float noised(DdimSampler ddim, double t) {
+        try (var one = Tensor.ofFloats(new float[] {1f}, 1);
+             var noisy = ddim.addNoise(one, one, t)) {
+            return noisy.toFloatArray()[0];
+        }
+    }
+
+    @Test
+    void rescaleBetasZeroSnrMakesTheLastStepPureNoise() {
+        DdimSampler rescaled = sampler(", \"rescale_betas_zero_snr\": true");
+        DdimSampler plain = sampler("");
+        // sqrt(a) * 1 + sqrt(1 - a) * 1 with a = 0 at the last training step
+        assertThat(noised(rescaled, 999)).isEqualTo(1.0f);
+        assertThat(noised(plain, 999)).isGreaterThan(1.0f);
+        assertThat(noised(rescaled, 0)).isCloseTo(noised(plain, 0), within(1e-6f));
+    }
+
+    @Test
+    void squaredCosineSchedule() {
+        DdimSampler cosine = sampler(", \"beta_schedule\": \"squaredcos_cap_v2\"");
+        for (double[] tAndAlpha : new double[][] {{0, 0.9999586939811707}, {499, 0.4938434660434723}}) {
+            double a = tAndAlpha[1];
+            assertThat(noised(cosine, tAndAlpha[0])).isCloseTo((float) (Math.sqrt(a) + Math.sqrt(1 - a)), within(1e-6f));
+        }
+    }
+
+    @Test
+    void trainedBetas() {
+        DdimSampler trained = new DdimSampler(SchedulerConfig.parse(
+                "{\"num_train_timesteps\": 4, \"trained_betas\": [0.1, 0.1, 0.1, 0.1], \"beta_schedule\": \"linear\"}"));
+        double a = 0.9 * 0.9 * 0.9;
+        assertThat(noised(trained, 2)).isCloseTo((float) (Math.sqrt(a) + Math.sqrt(1 - a)), within(1e-6f));
+        assertThatThrownBy(() -> new DdimSampler(SchedulerConfig.parse(
+                "{\"num_train_timesteps\": 5, \"trained_betas\": [0.1, 0.1]}")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("trained_betas");
+    }
+
+    @Test
+    void etaAddsScaledNoise() {
+        DdimSampler noisy = sampler("");
+        DdimSampler clean = sampler("");
+        noisy.setEta(1.0);
+        clean.setEta(1.0);
+        noisy.setTimesteps(10);
+        clean.setTimesteps(10);
+        float[] x = DiffusersFixtures.sampleDeter();
+        double std = Math.sqrt(noisy.variance(501, 401));
+        try (var in = Tensor.ofFloats(x, DiffusersFixtures.SHAPE);
+             var out = Tensor.ofFloats(DiffusersFixtures.model(x, 501), DiffusersFixtures.SHAPE);
+             var a = noisy.step(out, 501, in, new SplittableRandom(8));
+             var b = clean.step(out, 501, in, new ZeroGaussian())) {
+            SplittableRandom replay = new SplittableRandom(8);
+            float[] fa = a.toFloatArray();
+            float[] fb = b.toFloatArray();
+            for (int i = 0; i < fa.length; i++) {
+                assertThat((double) fa[i] - fb[i]).isCloseTo(std * (float) replay.nextGaussian(), within(1e-5));
+            }
+        }
+        assertThatThrownBy(() -> noisy.setEta(-1)).isInstanceOf(IllegalArgumentException.class);
     }
 }

@@ -118,4 +118,23 @@ class DpmSolverMultistepSamplerTest {
         assertThatThrownBy(() -> sampler(", \"solver_order\": 4"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("solver_order");
     }
+
+    @Test
+    void dpmPlusPlus2mKarrasOnStableDiffusion15() {
+        DpmSolverMultistepSampler dpm = (DpmSolverMultistepSampler) Samplers.fromConfig(PndmSamplerTest.SD15,
+                "dpmpp_2m_karras");
+        dpm.setTimesteps(10);
+        assertThat(dpm.timesteps()).containsExactly(999, 916, 815, 687, 523, 327, 146, 41, 7, 0);
+        ParityAssert.allClose(dpm.sigmas(), new double[] {14.614646911621094, 9.102936744689941, 5.478401184082031,
+            3.1686110496520996, 1.7494231462478638, 0.9140765070915222, 0.44692090153694153, 0.20139986276626587,
+            0.08191104978322983, 0.029167532920837402, 0.0}, 3e-7, 0);
+    }
+
+    @Test
+    void lambdaMinClippedShortensACosineSchedule() {
+        DpmSolverMultistepSampler dpm = sampler(", \"beta_schedule\": \"squaredcos_cap_v2\","
+                + " \"lambda_min_clipped\": -5.1");
+        dpm.setTimesteps(10);
+        assertThat(dpm.timesteps()).containsExactly(995, 896, 796, 696, 597, 498, 398, 298, 199, 100);
+    }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.asyncdiff.api.Tensor;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -87,7 +88,7 @@ class EulerSamplerTest {
             0.04854938015341759, 0.0020000000949949026, 0.0}, 3e-7, 0);
         assertThat(euler.initNoiseSigma()).isCloseTo(700.000732421875, within(1e-4));
         // the model input is scaled by 1 / sqrt(sigma^2 + 1)
-        try (var in = dev.asyncdiff.api.Tensor.ofFloats(new float[] {1f}, 1);
+        try (var in = Tensor.ofFloats(new float[] {1f}, 1);
              var scaled = euler.scaleModelInput(in, euler.timesteps()[0])) {
             assertThat(scaled.toFloatArray()[0]).isCloseTo((float) (1 / Math.sqrt(700.0 * 700.0 + 1)), within(1e-9f));
         }
@@ -133,7 +134,7 @@ class EulerSamplerTest {
         euler.setChurn(1.0, 0, Double.POSITIVE_INFINITY, 1.0);
         euler.setTimesteps(4);
         double t = euler.timesteps()[0];
-        try (var x = dev.asyncdiff.api.Tensor.ofFloats(new float[] {1f, 2f}, 2)) {
+        try (var x = Tensor.ofFloats(new float[] {1f, 2f}, 2)) {
             assertThatThrownBy(() -> euler.step(x, t, x, null)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("random generator");
         }
@@ -151,9 +152,18 @@ class EulerSamplerTest {
     void unknownTimestepIsAClearError() {
         EulerSampler euler = sampler("");
         euler.setTimesteps(4);
-        try (var x = dev.asyncdiff.api.Tensor.ofFloats(new float[] {1f}, 1)) {
+        try (var x = Tensor.ofFloats(new float[] {1f}, 1)) {
             assertThatThrownBy(() -> euler.scaleModelInput(x, 3.5)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("3.5");
         }
+    }
+
+    @Test
+    void zeroSnrRescalePinsTheLastAlpha() {
+        EulerSampler euler = sampler(", \"rescale_betas_zero_snr\": true, \"timestep_spacing\": \"trailing\"");
+        euler.setTimesteps(10);
+        assertThat(euler.timesteps()[0]).isEqualTo(1099.0);
+        // alphas_cumprod[-1] = 2^-24, so the largest sigma is sqrt((1 - 2^-24) / 2^-24)
+        assertThat(euler.sigmas()[0]).isCloseTo(4096.0, within(1e-3));
     }
 }
