@@ -104,11 +104,13 @@ public final class EulerSampler implements NoiseScheduler {
         double[] logSigmas = training.logSigmas();
         double[] s;
         if (logLinear) {
-            double[] logs = ScheduleMath.linspace(Math.log(trainSigmas[numTrain - 1]), Math.log(trainSigmas[0]),
-                    numInferenceSteps + 1);
+            // torch.linspace(log(sigma_max), log(sigma_min), steps + 1).exp() in float32; as in diffusers
+            // this gives one sigma more than there are timesteps, and the last one is never reached
+            double[] logs = ScheduleMath.torchLinspaceF32(Math.log(trainSigmas[numTrain - 1]),
+                    Math.log(trainSigmas[0]), numInferenceSteps + 1);
             s = new double[logs.length];
             for (int i = 0; i < s.length; i++) {
-                s[i] = ScheduleMath.f32(Math.exp(ScheduleMath.f32(logs[i])));
+                s[i] = ScheduleMath.f32(Math.exp(logs[i]));
             }
         } else {
             s = new double[ts.length];

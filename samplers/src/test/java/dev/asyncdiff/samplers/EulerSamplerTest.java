@@ -166,4 +166,18 @@ class EulerSamplerTest {
         // alphas_cumprod[-1] = 2^-24, so the largest sigma is sqrt((1 - 2^-24) / 2^-24)
         assertThat(euler.sigmas()[0]).isCloseTo(4096.0, within(1e-3));
     }
+
+    @Test
+    void logLinearInterpolationIsGeometric() {
+        EulerSampler euler = sampler(", \"interpolation_type\": \"log_linear\"");
+        euler.setTimesteps(10);
+        double[] sigmas = euler.sigmas();
+        assertThat(sigmas).hasSize(12);
+        double ratio = sigmas[1] / sigmas[0];
+        for (int i = 1; i < 10; i++) {
+            assertThat(sigmas[i + 1] / sigmas[i]).isCloseTo(ratio, within(1e-5));
+        }
+        float[] result = DiffusersFixtures.scaledLoop(euler, 10);
+        assertThat(DiffusersFixtures.absMean(result)).isFinite();
+    }
 }
