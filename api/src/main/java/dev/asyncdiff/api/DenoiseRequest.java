@@ -16,10 +16,19 @@ import java.util.random.RandomGenerator;
  * @param rng           randomness for ancestral and stochastic samplers
  * @param progress      told after each step
  * @param cancellation  checked at least once per step
+ * @param timesteps     the timesteps to step, in order: all of the scheduler's, or the tail an
+ *                      image-to-image generation starts from ({@link NoiseScheduler#setTimestepsForStrength})
  */
 public record DenoiseRequest(NoiseScheduler scheduler, Tensor latents, Map<String, Tensor> conditioning,
                              double guidanceScale, RandomGenerator rng, ProgressListener progress,
-                             CancellationToken cancellation) {
+                             CancellationToken cancellation, double[] timesteps) {
+    /** A request over every timestep the scheduler has prepared. */
+    public DenoiseRequest(NoiseScheduler scheduler, Tensor latents, Map<String, Tensor> conditioning,
+                          double guidanceScale, RandomGenerator rng, ProgressListener progress,
+                          CancellationToken cancellation) {
+        this(scheduler, latents, conditioning, guidanceScale, rng, progress, cancellation, null);
+    }
+
     public DenoiseRequest {
         if (scheduler == null || latents == null || conditioning == null || rng == null) {
             throw new IllegalArgumentException("a denoise request needs a scheduler, latents, conditioning and an rng");
@@ -27,6 +36,12 @@ public record DenoiseRequest(NoiseScheduler scheduler, Tensor latents, Map<Strin
         conditioning = Map.copyOf(conditioning);
         progress = progress == null ? ProgressListener.NONE : progress;
         cancellation = cancellation == null ? CancellationToken.none() : cancellation;
+        timesteps = timesteps == null ? scheduler.timesteps() : timesteps.clone();
+    }
+
+    @Override
+    public double[] timesteps() {
+        return timesteps.clone();
     }
 
     /** Whether classifier-free guidance doubles the batch. */
