@@ -1,0 +1,129 @@
+package dev.asyncdiff.scheduler.async;
+
+import dev.asyncdiff.api.DenoiserComponent;
+import dev.asyncdiff.api.NamedTensors;
+import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.api.TensorSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Where each component input comes from, decided by name: the latent ({@code sample} or
+ * {@code hidden_states}), the {@code timestep}, an output of an earlier component (a tensor that
+ * crosses a cut), or else the request's conditioning. The last component's output that no other
+ * component reads is the noise prediction.
+ */
+final class ComponentRouting {
+    static final String TIMESTEP = "timestep";
+    private static final List<String> LATENT_NAMES = List.of("sample", "hidden_states");
+
+    private final List<? extends DenoiserComponent> components;
+    private final String latentInput;
+    private final String prediction;
+    private final Map<String, Integer> producer = new HashMap<>();
+
+    private ComponentRouting(List<? extends DenoiserComponent> components, String latentInput, String prediction) {
+        this.components = components;
+        this.latentInput = latentInput;
+        this.prediction = prediction;
+    }
+
+    /**
+     * Routes {@code components}, checking that each reads only what earlier components produce.
+     *
+     * @throws IllegalArgumentException naming the component and tensor when the chain does not fit together
+     */
+    static ComponentRouting of(List<? extends DenoiserComponent> components) {
+        if (components.isEmpty()) {
+            throw new IllegalArgumentException("a denoiser needs at least one component");
+        }
+        Set<String> firstInputs = names(components.get(0).inputs());
+        String latent = LATENT_NAMES.stream().filter(firstInputs::contains).findFirst().orElseThrow(() ->
+                new IllegalArgumentException("component 0 has no latent input; expected one of " + LATENT_NAMES
+                        + ", found " + firstInputs));
+        if (!firstInputs.contains(TIMESTEP)) {
+            throw new IllegalArgumentException("component 0 has no '" + TIMESTEP + "' input; found " + firstInputs);
+        }
+        Set<String> consumed = new HashSet<>();
+        components.forEach(c -> consumed.addAll(names(c.inputs())));
+        DenoiserComponent last = components.get(components.size() - 1);
+        String prediction = last.outputs().stream().map(TensorSpec::name).filter(n -> !consumed.contains(n))
+                .findFirst().orElseThrow(() -> new IllegalArgumentException("the last component's outputs "
+                        + names(last.outputs()) + " are all read by other components; none is the prediction"));
+        ComponentRouting routing = new ComponentRouting(components, latent, prediction);
+        for (int i = 0; i < components.size(); i++) {
+            for (TensorSpec input : components.get(i).inputs()) {
+                Integer from = routing.producer.get(input.name());
+                if (from == null && routing.producedLater(input.name(), i)) {
+                    throw new IllegalArgumentException("component " + i + " reads '" + input.name()
+                            + "', which a later component produces: the components are out of order");
+                }
+            }
+            for (TensorSpec output : components.get(i).outputs()) {
+                routing.producer.putIfAbsent(output.name(), i);
+            }
+        }
+        return routing;
+    }
+
+    private boolean producedLater(String name, int component) {
+        for (int j = component; j < components.size(); j++) {
+            if (names(components.get(j).outputs()).contains(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Set<String> names(List<TensorSpec> specs) {
+        Set<String> names = new HashSet<>();
+        specs.forEach(s -> names.add(s.name()));
+        return names;
+    }
+
+    int size() {
+        return components.size();
+    }
+
+    String prediction() {
+        return prediction;
+    }
+
+    /**
+     * The inputs of component {@code index}: {@code latent} and {@code timestep} by name, crossing
+     * tensors from {@code produced} (the outputs of earlier components, by component index), and the rest
+     * from {@code conditioning}. The tensors are borrowed.
+     *
+     * @throws IllegalArgumentException when a conditioning input is missing from the request
+     */
+    Map<String, Tensor> inputsFor(int index, DenoiserComponent component, Tensor latent, Tensor timestep,
+                                  Map<String, Tensor> conditioning, List<NamedTensors> produced) {
+        Map<String, Tensor> inputs = new LinkedHashMap<>();
+        for (TensorSpec spec : component.inputs()) {
+            String name = spec.name();
+            Integer from = producer.get(name);
+            Tensor value;
+            if (name.equals(latentInput)) {
+                value = latent;
+            } else if (name.equals(TIMESTEP)) {
+                value = timestep;
+            } else if (from != null && from < index) {
+                value = produced.get(from).get(name);
+            } else {
+                value = conditioning.get(name);
+                if (value == null) {
+                    throw new IllegalArgumentException("component " + index + " needs input '" + name
+                            + "', which the request's conditioning does not have (it has "
+                            + new ArrayList<>(conditioning.keySet()) + ")");
+                }
+            }
+            inputs.put(name, value);
+        }
+        return inputs;
+    }
+}
