@@ -4,12 +4,12 @@ import dev.asyncdiff.api.Tensor;
 import java.nio.ByteBuffer;
 
 /** The batch arithmetic of classifier-free guidance. Returned tensors are new; the caller closes them. */
-final class LatentOps {
+public final class LatentOps {
     private LatentOps() {
     }
 
     /** {@code [x; x]}: the latents repeated along the batch axis, for the unconditional and conditional halves. */
-    static Tensor doubleBatch(Tensor x) {
+    public static Tensor doubleBatch(Tensor x) {
         long[] shape = x.shape();
         shape[0] *= 2;
         Tensor out = Tensor.zeros(x.dtype(), shape);
@@ -24,7 +24,7 @@ final class LatentOps {
      *
      * @throws IllegalArgumentException when the batch is odd
      */
-    static Tensor guide(Tensor prediction, double scale) {
+    public static Tensor guide(Tensor prediction, double scale) {
         long[] shape = prediction.shape();
         if (shape.length == 0 || shape[0] % 2 != 0) {
             throw new IllegalArgumentException("a guided prediction needs an even batch [unconditional; conditional], "

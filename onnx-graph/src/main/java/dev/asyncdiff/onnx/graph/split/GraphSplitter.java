@@ -62,6 +62,18 @@ public final class GraphSplitter implements ComponentSplitter {
     }
 
     /**
+     * The denoiser as {@code parts} component files, from the cache: for one part, the whole model
+     * file itself (nothing is written); otherwise {@link #split} with the components in the cache.
+     * A strategy's denoiser source is {@code parts -> splitter.components(denoiser, parts, h, w)}.
+     */
+    public List<ComponentFile> components(Path denoiser, int parts, int latentHeight, int latentWidth) {
+        if (parts == 1 && !Files.isRegularFile(denoiser.resolve(SplitManifest.FILE_NAME))) {
+            return List.of(new ComponentFile(0, denoiserFile(denoiser), List.of(), List.of()));
+        }
+        return split(denoiser, parts, latentHeight, latentWidth, null, ExternalDataPolicy.AUTO).componentFiles();
+    }
+
+    /**
      * Splits {@code denoiser} into {@code parts} components, or reuses an earlier split of the same
      * model bytes. {@code denoiser} may be an {@code .onnx} file, a model folder holding
      * {@code unet/model.onnx} or {@code transformer/model.onnx}, or a pre-split folder with a
