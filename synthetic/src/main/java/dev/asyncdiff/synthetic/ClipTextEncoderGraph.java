@@ -17,6 +17,7 @@ import java.util.List;
  * The pooled state is the final-normed state at the end-of-text token, found as
  * {@code argmax(input_ids)}.
  */
+@SuppressWarnings("try") // scopes are opened for their names; the body never touches the guard
 public final class ClipTextEncoderGraph {
     private static final double TOKEN_STD = 1.0;
     private static final double POSITION_STD = 0.1;
@@ -65,9 +66,9 @@ public final class ClipTextEncoderGraph {
                 }
             }
             lastHidden = nn.layerNorm("final_layer_norm", h, hidden, cfg.layerNormEps(), "last_hidden_state");
-            String eos = nn.op("ArgMax", List.of(nn.op("Cast", List.of(inputIds), Attr.i("to", 6))),
+            String eos = nn.op("ArgMax", List.of(nn.op("Cast", List.of(inputIds), Attr.i("to", UNetGraph.onnxType(DType.INT32)))),
                     Attr.i("axis", -1), Attr.i("keepdims", 1));
-            String eosIndex = nn.op("Cast", List.of(eos), Attr.i("to", 7));
+            String eosIndex = nn.op("Cast", List.of(eos), Attr.i("to", UNetGraph.onnxType(DType.INT64)));
             pooled = cfg.withProjection() ? nn.op("GatherND", List.of(lastHidden, eosIndex), Attr.i("batch_dims", 1))
                     : graph.namedOp("GatherND", List.of(lastHidden, eosIndex), "pooler_output", Attr.i("batch_dims", 1));
         }

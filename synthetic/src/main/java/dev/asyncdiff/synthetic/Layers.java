@@ -21,6 +21,7 @@ import java.util.List;
  * {@code MatMul}. Every parameter draws its values from {@link Weights} under its full name.
  * Not thread-safe, like the builder it writes to.
  */
+@SuppressWarnings("try") // scopes are opened for their names; the body never touches the guard
 public final class Layers {
     /** Standard deviation of every bias: small, so activations stay centred. */
     static final double BIAS_STD = 0.01;

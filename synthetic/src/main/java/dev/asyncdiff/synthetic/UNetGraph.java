@@ -3,6 +3,7 @@ package dev.asyncdiff.synthetic;
 import dev.asyncdiff.api.DType;
 import dev.asyncdiff.onnx.graph.Attr;
 import dev.asyncdiff.onnx.graph.GraphBuilder;
+import dev.asyncdiff.onnx.graph.OnnxTypes;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
@@ -14,6 +15,7 @@ import java.util.List;
  * {@code text_embeds} and {@code time_ids}; output {@code out_sample}. Height and width are any
  * multiple of {@code 2^(levels-1)}.
  */
+@SuppressWarnings("try") // scopes are opened for their names; the body never touches the guard
 public final class UNetGraph {
     /** Gain of {@code conv_out}, so that the predicted noise has a standard deviation well under one. */
     static final double CONV_OUT_GAIN = 0.5;
@@ -57,7 +59,8 @@ public final class UNetGraph {
             String timeIds = graph.input("time_ids", dtype, "batch", UNetConfig.TIME_IDS);
             String timeEmbeds;
             try (GraphBuilder.Scope s = nn.scope("add_time_proj")) {
-                String flat = nn.op("Reshape", List.of(nn.op("Cast", List.of(timeIds), Attr.i("to", 1)), nn.longs(-1)));
+                String flat = nn.op("Reshape", List.of(nn.op("Cast", List.of(timeIds), Attr.i("to", onnxType(DType.FP32))),
+                        nn.longs(-1)));
                 timeEmbeds = sinusoidal(nn, flat, cfg.additionTimeEmbedDim());
                 timeEmbeds = nn.op("Reshape", List.of(timeEmbeds,
                         nn.longs(-1, (long) UNetConfig.TIME_IDS * cfg.additionTimeEmbedDim())));
@@ -161,8 +164,9 @@ public final class UNetGraph {
         return nn.op("Cast", List.of(embedding), Attr.i("to", onnxType(nn.dtype())));
     }
 
+    /** The ONNX element type number of {@code dtype}, for {@code Cast}. */
     static long onnxType(DType dtype) {
-        return dev.asyncdiff.onnx.graph.OnnxTypes.toOnnx(dtype).getNumber();
+        return OnnxTypes.toOnnx(dtype).getNumber();
     }
 
     private record Skip(String value, int channels) {

@@ -11,6 +11,7 @@ import java.util.List;
  * ({@code latent_sample} to {@code sample}). Parameters are named as in diffusers
  * ({@code encoder.down_blocks.0.resnets.0.conv1.weight}, {@code post_quant_conv.weight}).
  */
+@SuppressWarnings("try") // scopes are opened for their names; the body never touches the guard
 public final class VaeGraphs {
     private static final double EPS = 1e-6;
 
