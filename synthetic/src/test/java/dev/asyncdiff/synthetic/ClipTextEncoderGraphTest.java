@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class ClipTextEncoderGraphTest {
     private static final int TOKENS = 77;
@@ -69,6 +71,22 @@ class ClipTextEncoderGraphTest {
             for (int i = 0; i < hidden; i++) {
                 assertThat(normed[i]).as("last_hidden_state is the final LayerNorm of hidden_states.N")
                         .isCloseTo(expected[i], within(1e-4f));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Family.class)
+    void everyFamilysTinyEncodersRunWithFiniteOutputs(Family family) throws OrtException {
+        FamilyPreset preset = FamilyPreset.of(family, Scale.TINY);
+        for (ClipTextConfig cfg : preset.textEncoder2() == null ? List.of(preset.textEncoder())
+                : List.of(preset.textEncoder(), preset.textEncoder2())) {
+            try (GraphRun run = new GraphRun(ClipTextEncoderGraph.build(cfg, new Weights(6), DType.FP32),
+                    dir.resolve(cfg.className() + ".onnx"))) {
+                GraphRun.Result last = run.longInput("input_ids", prompt(cfg, new int[] {1, 2, 3}, new int[] {4}), 2,
+                        TOKENS).run().get("last_hidden_state");
+                assertThat(last.shape()).containsExactly(2, TOKENS, cfg.hiddenSize());
+                assertThat(last.std()).as("layer-normed states").isBetween(0.5, 1.5);
             }
         }
     }
