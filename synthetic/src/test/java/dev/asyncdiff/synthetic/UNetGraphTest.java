@@ -2,6 +2,8 @@ package dev.asyncdiff.synthetic;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.TensorInfo;
@@ -10,6 +12,8 @@ import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.GraphBuilder;
 import dev.asyncdiff.onnx.graph.OnnxModel;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -93,6 +97,29 @@ class UNetGraphTest {
                         "down_blocks.2.attentions.0.transformer_blocks.10.norm1.weight");
         assertThat(unet.initializers().stream().filter(i -> i.name().equals("add_embedding.linear_1.weight"))
                 .findFirst().orElseThrow().shape()).containsExactly(2816, 1280);
+    }
+
+    @Test
+    void headsFollowEachFamily() {
+        assertThat(headSplit(Family.SD15, "down_blocks.0")).containsExactly(0, 0, 8, 40);
+        assertThat(headSplit(Family.SD15, "mid_block")).containsExactly(0, 0, 8, 160);
+        assertThat(headSplit(Family.SD21, "down_blocks.0")).containsExactly(0, 0, 5, 64);
+        assertThat(headSplit(Family.SD21, "up_blocks.1")).containsExactly(0, 0, 20, 64);
+        assertThat(headSplit(Family.SDXL, "down_blocks.2")).containsExactly(0, 0, 20, 64);
+        assertThat(headSplit(Family.SDXL, "up_blocks.1")).containsExactly(0, 0, 10, 64);
+    }
+
+    /** The [0, 0, heads, head_dim] constant that splits the first self-attention's queries of a block. */
+    private static long[] headSplit(Family family, String block) {
+        GraphBuilder unet = UNetGraph.build(FamilyPreset.of(family, Scale.FULL).unet(), new Weights(0), DType.FP16);
+        String prefix = "/" + block + "/attentions.0/transformer_blocks.0/attn1/Constant";
+        NodeProto constant = unet.skeleton().getGraph().getNodeList().stream()
+                .filter(node -> node.getName().equals(prefix)).findFirst().orElseThrow();
+        TensorProto value = constant.getAttribute(0).getT();
+        ByteBuffer bytes = value.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        long[] values = new long[bytes.remaining() / Long.BYTES];
+        bytes.asLongBuffer().get(values);
+        return values;
     }
 
     @Test
