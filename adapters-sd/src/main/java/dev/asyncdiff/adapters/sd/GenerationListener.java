@@ -1,0 +1,17 @@
+package dev.asyncdiff.adapters.sd;
+
+import dev.asyncdiff.api.StepProgress;
+
+/** Told when a generation enters a phase and after each denoising step, on the generating thread. */
+public interface GenerationListener {
+    /** A listener that ignores everything. */
+    GenerationListener NONE = new GenerationListener() { };
+
+    /** The generation starts {@code phase}. */
+    default void onPhase(GenerationPhase phase) {
+    }
+
+    /** A denoising step finished. */
+    default void onStep(StepProgress progress) {
+    }
+}

@@ -1,0 +1,166 @@
+package dev.asyncdiff.adapters.sd;
+
+import dev.asyncdiff.api.CancellationToken;
+import java.awt.image.BufferedImage;
+
+/**
+ * One text-to-image or image-to-image generation. Build it with {@link #builder(String)}; every part
+ * but the prompt is optional.
+ *
+ * @param prompt         what to draw
+ * @param negativePrompt what to steer away from ({@code ""} for none)
+ * @param steps          denoising steps (image-to-image runs {@code floor(steps × strength)} of them)
+ * @param guidanceScale  classifier-free guidance scale; null for the family's default (7.5, XL 5.0);
+ *                       at most 1 runs without guidance
+ * @param seed           the seed of the first image's noise; image {@code i} uses {@code seed + i}
+ * @param width          image width in pixels, a multiple of 8; 0 for the model's default
+ * @param height         image height in pixels, a multiple of 8; 0 for the model's default
+ * @param numImages      images per prompt (one batch)
+ * @param scheduler      a sampler name ({@code euler_a}, {@code dpmpp_2m_karras}, a diffusers class …) or
+ *                       null for the model's own {@code scheduler_config.json}
+ * @param initImage      the image to start from (image-to-image), or null
+ * @param strength       how much of the init image to replace, in [0, 1] (image-to-image only)
+ * @param listener       told about phases and steps
+ * @param cancellation   cancels the generation within one step
+ */
+public record GenerationRequest(String prompt, String negativePrompt, int steps, Double guidanceScale, long seed,
+                                int width, int height, int numImages, String scheduler, BufferedImage initImage,
+                                double strength, GenerationListener listener, CancellationToken cancellation) {
+    /** Default number of denoising steps. */
+    public static final int DEFAULT_STEPS = 25;
+    /** Default image-to-image strength, as diffusers. */
+    public static final double DEFAULT_STRENGTH = 0.8;
+
+    /**
+     * Validates the parts.
+     *
+     * @throws IllegalArgumentException naming the part that is out of range
+     */
+    public GenerationRequest {
+        if (prompt == null) {
+            throw new IllegalArgumentException("a generation needs a prompt (it may be empty)");
+        }
+        negativePrompt = negativePrompt == null ? "" : negativePrompt;
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps must be >= 1, was " + steps);
+        }
+        if (guidanceScale != null && !(guidanceScale >= 0 && Double.isFinite(guidanceScale))) {
+            throw new IllegalArgumentException("guidance scale must be a finite number >= 0, was " + guidanceScale);
+        }
+        if (width < 0 || height < 0) {
+            throw new IllegalArgumentException("width and height must be positive (or 0 for the model's default), was "
+                    + width + "x" + height);
+        }
+        if (numImages < 1) {
+            throw new IllegalArgumentException("numImages must be >= 1, was " + numImages);
+        }
+        if (!(strength >= 0.0 && strength <= 1.0)) {
+            throw new IllegalArgumentException("strength must be in [0, 1], was " + strength);
+        }
+        listener = listener == null ? GenerationListener.NONE : listener;
+        cancellation = cancellation == null ? CancellationToken.none() : cancellation;
+    }
+
+    /** A builder for {@code prompt} with every other part at its default. */
+    public static Builder builder(String prompt) {
+        return new Builder(prompt);
+    }
+
+    /** Whether this is an image-to-image generation. */
+    public boolean imageToImage() {
+        return initImage != null;
+    }
+
+    /** Builds a {@link GenerationRequest}. Not thread-safe. */
+    public static final class Builder {
+        private final String prompt;
+        private String negativePrompt = "";
+        private int steps = DEFAULT_STEPS;
+        private Double guidanceScale;
+        private long seed;
+        private int width;
+        private int height;
+        private int numImages = 1;
+        private String scheduler;
+        private BufferedImage initImage;
+        private double strength = DEFAULT_STRENGTH;
+        private GenerationListener listener = GenerationListener.NONE;
+        private CancellationToken cancellation = CancellationToken.none();
+
+        private Builder(String prompt) {
+            this.prompt = prompt;
+        }
+
+        /** What to steer away from. */
+        public Builder negativePrompt(String text) {
+            this.negativePrompt = text;
+            return this;
+        }
+
+        /** Denoising steps (default {@value GenerationRequest#DEFAULT_STEPS}). */
+        public Builder steps(int count) {
+            this.steps = count;
+            return this;
+        }
+
+        /** Classifier-free guidance scale (default: the family's). */
+        public Builder guidanceScale(double scale) {
+            this.guidanceScale = scale;
+            return this;
+        }
+
+        /** The seed of the first image (default 0). */
+        public Builder seed(long value) {
+            this.seed = value;
+            return this;
+        }
+
+        /** Image size in pixels, multiples of 8 (default: the model's). */
+        public Builder size(int widthPixels, int heightPixels) {
+            this.width = widthPixels;
+            this.height = heightPixels;
+            return this;
+        }
+
+        /** Images per prompt (default 1). */
+        public Builder numImages(int count) {
+            this.numImages = count;
+            return this;
+        }
+
+        /** A sampler name or diffusers scheduler class (default: the model's scheduler). */
+        public Builder scheduler(String name) {
+            this.scheduler = name;
+            return this;
+        }
+
+        /** Image-to-image: start from {@code image}, replacing {@code strengthValue} of it. */
+        public Builder initImage(BufferedImage image, double strengthValue) {
+            this.initImage = image;
+            this.strength = strengthValue;
+            return this;
+        }
+
+        /** Told about phases and steps. */
+        public Builder listener(GenerationListener value) {
+            this.listener = value;
+            return this;
+        }
+
+        /** Cancels the generation when cancelled. */
+        public Builder cancellation(CancellationToken token) {
+            this.cancellation = token;
+            return this;
+        }
+
+        /**
+         * The validated request.
+         *
+         * @throws IllegalArgumentException as {@link GenerationRequest#GenerationRequest} does
+         */
+        public GenerationRequest build() {
+            return new GenerationRequest(prompt, negativePrompt, steps, guidanceScale, seed, width, height, numImages,
+                    scheduler, initImage, strength, listener, cancellation);
+        }
+    }
+}

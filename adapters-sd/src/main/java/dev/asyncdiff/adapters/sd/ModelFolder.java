@@ -1,0 +1,189 @@
+package dev.asyncdiff.adapters.sd;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.asyncdiff.api.MalformedModelException;
+import dev.asyncdiff.api.ModelNotFoundException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * An exported Stable Diffusion model folder whose family was detected from its
+ * {@code model_index.json} {@code _class_name} and its contents, never from its name: XL pipelines
+ * by class, SD 2.x apart from 1.x by the text encoder's width ({@code hidden_size} 1024 vs 768),
+ * else its activation ({@code gelu} for OpenCLIP, {@code quick_gelu} for OpenAI CLIP), else the
+ * scheduler's {@code prediction_type}.
+ *
+ * @param directory    the folder
+ * @param family       the detected family
+ * @param pipelineClass the {@code _class_name} of {@code model_index.json}
+ * @param modelIndex   the parsed {@code model_index.json}
+ */
+public record ModelFolder(Path directory, ModelFamily family, String pipelineClass, JsonNode modelIndex) {
+    /** The file naming the pipeline class. */
+    public static final String MODEL_INDEX = "model_index.json";
+    /** The {@code _class_name}s accepted (a leading {@code ORT} or {@code Onnx} is ignored). */
+    public static final Set<String> PIPELINE_CLASSES = Set.of("StableDiffusionPipeline",
+            "StableDiffusionImg2ImgPipeline", "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline");
+    private static final String MODEL_FILE = "model.onnx";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * Detects the family of the folder at {@code directory} and checks that every file the family
+     * needs is there.
+     *
+     * @throws ModelNotFoundException  when the folder or its {@code model_index.json} is missing
+     * @throws MalformedModelException when the pipeline class is not a supported one, or files are
+     *                                 missing (listing what was found and what is missing)
+     */
+    public static ModelFolder open(Path directory) {
+        if (!Files.isDirectory(directory)) {
+            throw new ModelNotFoundException(directory, "model folder");
+        }
+        Path indexFile = directory.resolve(MODEL_INDEX);
+        if (!Files.isRegularFile(indexFile)) {
+            throw new MalformedModelException(directory, "not an exported diffusers model folder: found "
+                    + found(directory) + "; missing " + MODEL_INDEX);
+        }
+        JsonNode index = readJson(indexFile);
+        String className = index.path("_class_name").asText("");
+        String normalized = className.replaceFirst("^(ORT|Onnx)", "");
+        if (!PIPELINE_CLASSES.contains(normalized)) {
+            throw new MalformedModelException(indexFile, "_class_name '" + className + "' is not a supported "
+                    + "pipeline; expected one of " + PIPELINE_CLASSES.stream().sorted().toList());
+        }
+        boolean xl = normalized.startsWith("StableDiffusionXL");
+        List<String> missing = new ArrayList<>();
+        for (String required : requiredFiles(xl)) {
+            if (!Files.isRegularFile(directory.resolve(required))) {
+                missing.add(required);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new MalformedModelException(directory, "incomplete " + (xl ? "Stable Diffusion XL" : "Stable Diffusion")
+                    + " folder (" + className + "): found " + found(directory) + "; missing " + String.join(", ", missing));
+        }
+        ModelFamily family = xl ? ModelFamily.SDXL : sd1or2(directory);
+        return new ModelFolder(directory, family, className, index);
+    }
+
+    /**
+     * Whether {@code directory} holds a {@code model_index.json} naming a supported pipeline class;
+     * reads that file only.
+     */
+    public static boolean looksSupported(Path directory) {
+        Path indexFile = directory.resolve(MODEL_INDEX);
+        if (!Files.isRegularFile(indexFile)) {
+            return false;
+        }
+        try {
+            String className = JSON.readTree(indexFile.toFile()).path("_class_name").asText("");
+            return PIPELINE_CLASSES.contains(className.replaceFirst("^(ORT|Onnx)", ""));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The files a folder of the family must hold, relative to it. */
+    static List<String> requiredFiles(boolean xl) {
+        List<String> files = new ArrayList<>(List.of("scheduler/scheduler_config.json", "tokenizer/vocab.json",
+                "tokenizer/merges.txt", "text_encoder/" + MODEL_FILE));
+        if (xl) {
+            files.addAll(List.of("tokenizer_2/vocab.json", "tokenizer_2/merges.txt", "text_encoder_2/" + MODEL_FILE));
+        }
+        files.addAll(List.of("unet/" + MODEL_FILE, "vae_decoder/" + MODEL_FILE));
+        return files;
+    }
+
+    private static ModelFamily sd1or2(Path directory) {
+        JsonNode encoder = optionalJson(directory.resolve("text_encoder/config.json"));
+        int width = encoder.path("hidden_size").asInt(0);
+        if (width == 1024) {
+            return ModelFamily.SD21;
+        }
+        if (width == 768) {
+            return ModelFamily.SD15;
+        }
+        String activation = encoder.path("hidden_act").asText("");
+        if (activation.equals("gelu")) {
+            return ModelFamily.SD21;
+        }
+        if (activation.equals("quick_gelu")) {
+            return ModelFamily.SD15;
+        }
+        JsonNode scheduler = optionalJson(directory.resolve("scheduler/scheduler_config.json"));
+        return scheduler.path("prediction_type").asText("epsilon").equals("v_prediction") ? ModelFamily.SD21
+                : ModelFamily.SD15;
+    }
+
+    /** A model file of the folder, e.g. {@code component("unet")} for {@code unet/model.onnx}. */
+    public Path modelFile(String component) {
+        return directory.resolve(component).resolve(MODEL_FILE);
+    }
+
+    /** Whether the folder has a VAE encoder (needed for image-to-image). */
+    public boolean hasVaeEncoder() {
+        return Files.isRegularFile(modelFile("vae_encoder"));
+    }
+
+    /** The {@code config.json} of {@code component}, or an empty object when it has none. */
+    public JsonNode config(String component) {
+        return optionalJson(directory.resolve(component).resolve("config.json"));
+    }
+
+    /** The scheduler's {@code scheduler_config.json}. */
+    public Path schedulerConfig() {
+        return directory.resolve("scheduler/scheduler_config.json");
+    }
+
+    /** How many times larger the image is than the latent per side: 2^(VAE levels - 1), else 8. */
+    public int vaeScaleFactor() {
+        JsonNode channels = config("vae_decoder").path("block_out_channels");
+        if (!channels.isArray() || channels.isEmpty()) {
+            channels = config("vae_encoder").path("block_out_channels");
+        }
+        return channels.isArray() && !channels.isEmpty() ? 1 << (channels.size() - 1) : 8;
+    }
+
+    /** The default image side: the UNet's {@code sample_size} times the VAE factor, else the family's. */
+    public int defaultImageSize() {
+        JsonNode sample = config("unet").path("sample_size");
+        return sample.canConvertToInt() && sample.asInt() > 0 ? sample.asInt() * vaeScaleFactor()
+                : family.defaultImageSize();
+    }
+
+    /** SDXL's {@code force_zeros_for_empty_prompt} (true when absent, as diffusers defaults it). */
+    public boolean forceZerosForEmptyPrompt() {
+        return modelIndex.path("force_zeros_for_empty_prompt").asBoolean(true);
+    }
+
+    private static String found(Path directory) {
+        try (Stream<Path> entries = Files.list(directory)) {
+            List<String> names = entries.map(p -> p.getFileName().toString() + (Files.isDirectory(p) ? "/" : ""))
+                    .sorted().toList();
+            return names.isEmpty() ? "nothing" : String.join(", ", names);
+        } catch (IOException e) {
+            return "nothing readable (" + e.getMessage() + ")";
+        }
+    }
+
+    static JsonNode readJson(Path file) {
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            throw new MalformedModelException(file, "not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new MalformedModelException(file, "cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    private static JsonNode optionalJson(Path file) {
+        return Files.isRegularFile(file) ? readJson(file) : JSON.createObjectNode();
+    }
+}

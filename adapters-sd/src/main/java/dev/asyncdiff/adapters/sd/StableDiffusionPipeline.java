@@ -1,0 +1,441 @@
+package dev.asyncdiff.adapters.sd;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.asyncdiff.adapters.sd.tokenizer.ClipTokenizer;
+import dev.asyncdiff.api.AsyncConfig;
+import dev.asyncdiff.api.CancellationToken;
+import dev.asyncdiff.api.ComponentFile;
+import dev.asyncdiff.api.DenoiseRequest;
+import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.DiffusionPipeline;
+import dev.asyncdiff.api.NamedTensors;
+import dev.asyncdiff.api.NoiseScheduler;
+import dev.asyncdiff.api.ParallelStrategy;
+import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
+import dev.asyncdiff.onnx.graph.split.GraphSplitter;
+import dev.asyncdiff.samplers.Samplers;
+import dev.asyncdiff.spi.AsyncDiffRuntime;
+import dev.asyncdiff.spi.Backend;
+import dev.asyncdiff.spi.DenoiserSource;
+import dev.asyncdiff.spi.ProviderRegistry;
+import dev.asyncdiff.spi.StrategyContext;
+import dev.asyncdiff.spi.StrategyProvider;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Stable Diffusion 1.x, 2.x or XL pipeline over an exported ONNX model folder: text-to-image and
+ * image-to-image with classifier-free guidance, any sampler of the {@code samplers} module, and the
+ * denoiser run by a {@link ParallelStrategy} — {@code sequential} until {@link #setAsyncConfig}
+ * (or {@link dev.asyncdiff.api.AsyncDiff#enable}) asks for AsyncDiff's asynchronous schedule.
+ *
+ * <p>Text encoders and the VAE run on the first device; the strategy places the denoiser's
+ * components on the devices its configuration needs, splitting the UNet on first use (the split is
+ * cached on disk). The initial noise is made on the host from the seed alone, so a seed gives the
+ * same images whatever the devices or strategy.
+ *
+ * <p>Ownership: the pipeline owns the sessions it loads and its strategy; {@link #close()} releases
+ * them and, when it was opened from an {@link AsyncDiffRuntime}, the backend too; a borrowed backend
+ * stays the caller's, who closes it after the pipeline. Not thread-safe: one generation at a time.
+ */
+public final class StableDiffusionPipeline implements DiffusionPipeline {
+    private static final Logger LOG = LoggerFactory.getLogger(StableDiffusionPipeline.class);
+    private static final long SAMPLER_RNG_SALT = 0x9E3779B97F4A7C15L;
+
+    private final ModelFolder model;
+    private final Backend backend;
+    private final boolean ownsBackend;
+    private final List<Device> devices;
+    private final ProviderRegistry<StrategyProvider> strategies;
+    private final GraphSplitter splitter;
+    private final PromptConditioner conditioner;
+    private final Vae vae;
+    private final String schedulerClass;
+    private AsyncConfig config = AsyncConfig.SEQUENTIAL;
+    private ParallelStrategy strategy;
+    private AsyncConfig strategyConfig;
+    private boolean closed;
+
+    private StableDiffusionPipeline(Builder builder, ModelFolder model) {
+        this.model = model;
+        this.backend = builder.backend;
+        this.ownsBackend = builder.ownsBackend;
+        this.devices = List.copyOf(builder.devices);
+        this.strategies = builder.strategies != null ? builder.strategies
+                : ProviderRegistry.load("strategy", StrategyProvider.class, StableDiffusionPipeline.class.getClassLoader());
+        this.splitter = new GraphSplitter(builder.splitCache != null ? builder.splitCache : GraphSplitter.defaultCacheRoot());
+        this.schedulerClass = ModelFolder.readJson(model.schedulerConfig()).path("_class_name").asText("scheduler");
+        Device first = devices.get(0);
+        List<AutoCloseable> loaded = new ArrayList<>();
+        try {
+            ClipTokenizer tokenizer = ClipTokenizer.load(model.directory().resolve("tokenizer"));
+            TextEncoder encoder = track(loaded, new TextEncoder(model.modelFile("text_encoder"),
+                    backend.load(model.modelFile("text_encoder"), first)));
+            if (model.family().isXl()) {
+                ClipTokenizer tokenizer2 = ClipTokenizer.load(model.directory().resolve("tokenizer_2"));
+                TextEncoder encoder2 = track(loaded, new TextEncoder(model.modelFile("text_encoder_2"),
+                        backend.load(model.modelFile("text_encoder_2"), first)));
+                this.conditioner = new PromptConditioner(tokenizer, encoder, tokenizer2, encoder2,
+                        model.forceZerosForEmptyPrompt(), timeIdCount(model));
+            } else {
+                this.conditioner = new PromptConditioner(tokenizer, encoder);
+            }
+            loaded.clear();
+            loaded.add(conditioner);
+            this.vae = new Vae(model, backend, first);
+        } catch (RuntimeException e) {
+            for (AutoCloseable resource : loaded) {
+                closeQuietly(resource);
+            }
+            throw e;
+        }
+        LOG.info("opened {} pipeline {} ({}) on {}", model.family().id(), model.directory(), model.pipelineClass(),
+                devices);
+    }
+
+    /** A builder for the model folder at {@code modelDir}. */
+    public static Builder builder(Path modelDir) {
+        return new Builder(modelDir);
+    }
+
+    /**
+     * Opens the model folder with the runtime's backend (which the pipeline opens and owns), devices
+     * and strategies; the caller closes the pipeline.
+     */
+    public static StableDiffusionPipeline open(Path modelDir, AsyncDiffRuntime runtime) {
+        return builder(modelDir).runtime(runtime).open();
+    }
+
+    @Override
+    public String family() {
+        return model.family().id();
+    }
+
+    /** The detected model folder. */
+    public ModelFolder model() {
+        return model;
+    }
+
+    /** The devices this pipeline may use, in order. */
+    public List<Device> devices() {
+        return devices;
+    }
+
+    @Override
+    public void setAsyncConfig(AsyncConfig newConfig) {
+        requireOpen();
+        if (newConfig == null) {
+            throw new IllegalArgumentException("async config must not be null; use AsyncConfig.SEQUENTIAL");
+        }
+        if (newConfig.devicesRequired() > devices.size()) {
+            throw new IllegalArgumentException("AsyncDiff with model_n " + newConfig.modelN() + " and stride "
+                    + newConfig.stride() + " needs " + newConfig.devicesRequired() + " devices, the pipeline has "
+                    + devices.size() + " " + devices + " (e.g. --devices cpu:0,cpu:1)");
+        }
+        this.config = newConfig;
+    }
+
+    @Override
+    public AsyncConfig asyncConfig() {
+        return config;
+    }
+
+    /** The name of the strategy the configuration selects: {@code sequential} or {@code async}. */
+    public String strategyName() {
+        return config.modelN() == 1 && config.stride() == 1 ? "sequential" : "async";
+    }
+
+    /**
+     * Runs one generation.
+     *
+     * @throws IllegalArgumentException when the size is not a multiple of 8 or the sampler is unknown
+     * @throws java.util.concurrent.CancellationException when the request's token is cancelled
+     * @throws dev.asyncdiff.api.AsyncDiffException when a model fails to run
+     */
+    public GenerationResult generate(GenerationRequest request) {
+        requireOpen();
+        int factor = vae.scaleFactor();
+        BufferedImage init = request.initImage();
+        int width = request.width() > 0 ? request.width()
+                : init != null ? init.getWidth() / factor * factor : model.defaultImageSize();
+        int height = request.height() > 0 ? request.height()
+                : init != null ? init.getHeight() / factor * factor : model.defaultImageSize();
+        if (width <= 0 || height <= 0 || width % factor != 0 || height % factor != 0) {
+            throw new IllegalArgumentException("width and height must be positive multiples of " + factor + ", got "
+                    + width + "x" + height);
+        }
+        double guidance = request.guidanceScale() != null ? request.guidanceScale() : model.family().defaultGuidance();
+        boolean guided = guidance > 1.0;
+        int batch = request.numImages();
+        CancellationToken cancellation = request.cancellation();
+        GenerationListener listener = request.listener();
+        NoiseScheduler scheduler = request.scheduler() == null ? Samplers.fromConfig(model.schedulerConfig())
+                : Samplers.fromConfig(model.schedulerConfig(), request.scheduler());
+        int latentHeight = height / factor;
+        int latentWidth = width / factor;
+        int channels = vae.latentChannels();
+        int perImage = channels * latentHeight * latentWidth;
+
+        cancellation.throwIfCancelled();
+        listener.onPhase(GenerationPhase.ENCODE_TEXT);
+        long start = System.nanoTime();
+        try (NamedTensors conditioning = conditioner.condition(request.prompt(), request.negativePrompt(), batch,
+                guided, height, width)) {
+            long textDone = System.nanoTime();
+            float[] latents;
+            double[] timesteps;
+            if (init != null) {
+                cancellation.throwIfCancelled();
+                listener.onPhase(GenerationPhase.ENCODE_IMAGE);
+                float[] encoded = vae.encode(init, width, height);
+                float[] initBatch = new float[batch * perImage];
+                for (int i = 0; i < batch; i++) {
+                    System.arraycopy(encoded, 0, initBatch, i * perImage, perImage);
+                }
+                // floor(steps × strength) = 0 keeps the image: no denoising step (diffusers refuses this case)
+                boolean keep = NoiseScheduler.strengthStartStep(request.steps(), request.strength()) >= request.steps();
+                timesteps = keep ? new double[0] : scheduler.setTimestepsForStrength(request.steps(), request.strength());
+                latents = timesteps.length == 0 ? initBatch : noised(scheduler, initBatch,
+                        LatentNoise.batch(request.seed(), batch, perImage), timesteps[0], batch, channels,
+                        latentHeight, latentWidth);
+            } else {
+                scheduler.setTimesteps(request.steps());
+                timesteps = scheduler.timesteps();
+                latents = LatentNoise.batch(request.seed(), batch, perImage);
+                float sigma = (float) scheduler.initNoiseSigma();
+                for (int i = 0; i < latents.length; i++) {
+                    latents[i] *= sigma;
+                }
+            }
+            long imageDone = System.nanoTime();
+            cancellation.throwIfCancelled();
+            listener.onPhase(GenerationPhase.DENOISE);
+            float[] denoised = latents;
+            if (timesteps.length > 0) {
+                ParallelStrategy loop = strategy(latentHeight, latentWidth);
+                try (Tensor in = Tensor.ofFloats(latents, batch, channels, latentHeight, latentWidth);
+                     Tensor out = loop.denoise(new DenoiseRequest(scheduler, in, conditioning.asMap(), guidance,
+                             new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT), listener::onStep, cancellation,
+                             timesteps))) {
+                    denoised = out.toFloatArray();
+                }
+            }
+            long denoiseDone = System.nanoTime();
+            listener.onPhase(GenerationPhase.DECODE);
+            List<BufferedImage> images = new ArrayList<>(batch);
+            List<String> parameters = new ArrayList<>(batch);
+            for (int i = 0; i < batch; i++) {
+                cancellation.throwIfCancelled();
+                images.add(vae.decode(denoised, i * perImage, latentHeight, latentWidth));
+                parameters.add(parameters(request, guidance, width, height, request.seed() + i, timesteps.length));
+            }
+            long decodeDone = System.nanoTime();
+            PhaseTimings timings = new PhaseTimings(Duration.ofNanos(textDone - start),
+                    Duration.ofNanos(imageDone - textDone), Duration.ofNanos(denoiseDone - imageDone),
+                    Duration.ofNanos(decodeDone - denoiseDone));
+            LOG.debug("generated {} image(s) of {}x{} in {}", batch, width, height, timings.summary());
+            return new GenerationResult(images, request.seed(), timesteps.length, timings, parameters);
+        }
+    }
+
+    private static float[] noised(NoiseScheduler scheduler, float[] original, float[] noise, double timestep, int batch,
+                                  int channels, int latentHeight, int latentWidth) {
+        try (Tensor clean = Tensor.ofFloats(original, batch, channels, latentHeight, latentWidth);
+             Tensor gaussian = Tensor.ofFloats(noise, batch, channels, latentHeight, latentWidth);
+             Tensor out = scheduler.addNoise(clean, gaussian, timestep)) {
+            return out.toFloatArray();
+        }
+    }
+
+    private String parameters(GenerationRequest request, double guidance, int width, int height, long seed, int steps) {
+        StringBuilder text = new StringBuilder(request.prompt());
+        if (!request.negativePrompt().isEmpty()) {
+            text.append("\nNegative prompt: ").append(request.negativePrompt());
+        }
+        text.append(String.format(Locale.ROOT, "%nSteps: %d, Sampler: %s, CFG scale: %s, Seed: %d, Size: %dx%d, "
+                        + "Model: %s, Family: %s, Strategy: %s", steps,
+                request.scheduler() != null ? request.scheduler() : schedulerClass, guidance, seed, width, height,
+                model.directory().getFileName(), model.family().id(), strategyDescription()));
+        if (request.imageToImage()) {
+            text.append(String.format(Locale.ROOT, ", Denoising strength: %s", request.strength()));
+        }
+        return text.toString();
+    }
+
+    private String strategyDescription() {
+        return strategyName().equals("sequential") ? "sequential" : String.format(Locale.ROOT,
+                "async (model_n %d, stride %d, warm-up %d, time shift %s)", config.modelN(), config.stride(),
+                config.warmUp(), config.timeShift());
+    }
+
+    /** The strategy for the current configuration, created (and the old one closed) when it changed. */
+    private ParallelStrategy strategy(int latentHeight, int latentWidth) {
+        if (strategy != null && config.equals(strategyConfig)) {
+            return strategy;
+        }
+        closeStrategy();
+        Path unet = model.modelFile("unet");
+        DenoiserSource source = parts -> parts == 1 ? List.of(new ComponentFile(0, unet, List.of(), List.of()))
+                : splitter.split(unet, parts, latentHeight, latentWidth, null, ExternalDataPolicy.AUTO).componentFiles();
+        AsyncConfig wanted = config;
+        strategy = strategies.get(strategyName()).create(new StrategyContext(wanted, source, backend,
+                devices.subList(0, wanted.devicesRequired())));
+        strategyConfig = wanted;
+        LOG.debug("created strategy {} for {}", strategy.name(), wanted);
+        return strategy;
+    }
+
+    private void closeStrategy() {
+        if (strategy != null) {
+            ParallelStrategy old = strategy;
+            strategy = null;
+            strategyConfig = null;
+            old.close();
+        }
+    }
+
+    /** The number of SDXL time ids the UNet's add_embedding takes: 6, or 5 when it was trained with an aesthetic score. */
+    private static int timeIdCount(ModelFolder model) {
+        JsonNode unet = model.config("unet");
+        int projection = unet.path("projection_class_embeddings_input_dim").asInt(0);
+        int timeEmbed = unet.path("addition_time_embed_dim").asInt(0);
+        int textEmbeds = model.config("text_encoder_2").path("projection_dim").asInt(0);
+        if (projection > 0 && timeEmbed > 0 && textEmbeds > 0 && (projection - textEmbeds) % timeEmbed == 0) {
+            int count = (projection - textEmbeds) / timeEmbed;
+            if (count == 5 || count == 6) {
+                return count;
+            }
+        }
+        return 6;
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("StableDiffusionPipeline for " + model.directory() + " is closed");
+        }
+    }
+
+    /** Closes the strategy, the text encoders, the VAE and an owned backend; idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            closeStrategy();
+        } finally {
+            closeQuietly(conditioner);
+            closeQuietly(vae);
+            if (ownsBackend) {
+                closeQuietly(backend);
+            }
+        }
+    }
+
+    private static <T extends AutoCloseable> T track(List<AutoCloseable> loaded, T resource) {
+        loaded.add(resource);
+        return resource;
+    }
+
+    private static void closeQuietly(AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception e) {
+            LOG.warn("closing {} failed: {}", resource, e.toString());
+        }
+    }
+
+    /** Opens a {@link StableDiffusionPipeline}. Not thread-safe. */
+    public static final class Builder {
+        private final Path modelDir;
+        private Backend backend;
+        private boolean ownsBackend;
+        private AsyncDiffRuntime runtime;
+        private List<Device> devices;
+        private ProviderRegistry<StrategyProvider> strategies;
+        private Path splitCache;
+
+        private Builder(Path modelDir) {
+            this.modelDir = modelDir;
+        }
+
+        /** Uses the runtime's backend (opened by the pipeline, which then owns it), devices and strategies. */
+        public Builder runtime(AsyncDiffRuntime value) {
+            this.runtime = value;
+            return this;
+        }
+
+        /** Uses {@code value}, which stays the caller's to close after the pipeline. */
+        public Builder backend(Backend value) {
+            this.backend = value;
+            return this;
+        }
+
+        /** The devices: text encoders and VAE on the first; the denoiser's components on as many as needed. */
+        public Builder devices(List<Device> value) {
+            this.devices = value;
+            return this;
+        }
+
+        /** The strategy providers (default: those on the class path). */
+        public Builder strategies(ProviderRegistry<StrategyProvider> value) {
+            this.strategies = value;
+            return this;
+        }
+
+        /** Where denoiser splits are cached (default {@link GraphSplitter#defaultCacheRoot()}). */
+        public Builder splitCache(Path value) {
+            this.splitCache = value;
+            return this;
+        }
+
+        /**
+         * Detects the folder's family and loads the tokenizers, text encoders and VAE decoder.
+         *
+         * @throws dev.asyncdiff.api.ModelNotFoundException  when the folder is missing
+         * @throws dev.asyncdiff.api.MalformedModelException when it is not a complete SD 1.x/2.x/XL folder
+         * @throws IllegalStateException                     when neither a backend nor a runtime was given
+         */
+        public StableDiffusionPipeline open() {
+            if (modelDir == null) {
+                throw new IllegalArgumentException("a pipeline needs a model folder");
+            }
+            ModelFolder model = ModelFolder.open(modelDir);
+            if (runtime != null) {
+                if (devices == null) {
+                    devices = runtime.config().devices();
+                }
+                if (strategies == null) {
+                    strategies = runtime.strategies();
+                }
+                if (backend == null) {
+                    backend = runtime.openBackend();
+                    ownsBackend = true;
+                }
+            }
+            if (backend == null) {
+                throw new IllegalStateException("a pipeline needs a backend or a runtime to open " + modelDir);
+            }
+            if (devices == null || devices.isEmpty()) {
+                devices = List.of(Device.CPU);
+            }
+            try {
+                return new StableDiffusionPipeline(this, model);
+            } catch (RuntimeException e) {
+                if (ownsBackend) {
+                    closeQuietly(backend);
+                }
+                throw e;
+            }
+        }
+    }
+}
