@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.asyncdiff.adapters.sd.tokenizer.ClipTokenizer;
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.CancellationToken;
-import dev.asyncdiff.api.ComponentFile;
 import dev.asyncdiff.api.DenoiseRequest;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.DiffusionPipeline;
@@ -12,7 +11,6 @@ import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.Tensor;
-import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
 import dev.asyncdiff.samplers.Samplers;
 import dev.asyncdiff.spi.AsyncDiffRuntime;
@@ -283,8 +281,7 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
         }
         closeStrategy();
         Path unet = model.modelFile("unet");
-        DenoiserSource source = parts -> parts == 1 ? List.of(new ComponentFile(0, unet, List.of(), List.of()))
-                : splitter.split(unet, parts, latentHeight, latentWidth, null, ExternalDataPolicy.AUTO).componentFiles();
+        DenoiserSource source = parts -> splitter.components(unet, parts, latentHeight, latentWidth);
         AsyncConfig wanted = config;
         strategy = strategies.get(strategyName()).create(new StrategyContext(wanted, source, backend,
                 devices.subList(0, wanted.devicesRequired())));
