@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {
             // One line per subcommand; keep the list sorted by command name.
+            BenchCommand.class,
             CommandLine.HelpCommand.class,
             ProvidersCommand.class,
             SplitCommand.class,

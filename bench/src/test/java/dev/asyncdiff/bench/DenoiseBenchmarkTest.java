@@ -1,0 +1,61 @@
+package dev.asyncdiff.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.asyncdiff.api.AsyncConfig;
+import dev.asyncdiff.api.DType;
+import dev.asyncdiff.api.Device;
+import dev.asyncdiff.synthetic.Family;
+import dev.asyncdiff.synthetic.Scale;
+import dev.asyncdiff.synthetic.SyntheticModels;
+import dev.asyncdiff.synthetic.TokenizerKind;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DenoiseBenchmarkTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void configurationsParse() {
+        assertThat(BenchConfig.parse("sequential")).isEqualTo(new BenchConfig("sequential", true,
+                AsyncConfig.SEQUENTIAL, 1));
+        assertThat(BenchConfig.parse("sequential-t2").intraOpThreads()).isEqualTo(2);
+        BenchConfig async = BenchConfig.parse("n3s2w4");
+        assertThat(async.async()).isEqualTo(new AsyncConfig(3, 2, 4, false));
+        assertThat(async.devices()).isEqualTo(4);
+        assertThat(BenchConfig.parse("n2s1").async().warmUp()).isEqualTo(1);
+        assertThatThrownBy(() -> BenchConfig.parse("n2s3")).hasMessageContaining("expected sequential");
+    }
+
+    @Test
+    void timesEveryConfigurationSideBySide() {
+        Path model = dir.resolve("sd21");
+        SyntheticModels.write(Family.SD21, Scale.TINY, DType.FP32, 0, TokenizerKind.BPE, model);
+        List<String> log = new ArrayList<>();
+        DenoiseBenchmark.Report report = new DenoiseBenchmark(model).run(
+                List.of(Device.CPU, new Device(Device.Kind.CPU, 1), new Device(Device.Kind.CPU, 2)), 3,
+                List.of(BenchConfig.parse("sequential"), BenchConfig.parse("n2s1"), BenchConfig.parse("n2s2")), 1,
+                log::add);
+        assertThat(report.results()).extracting(DenoiseBenchmark.Result::config)
+                .containsExactly("sequential", "n2s1", "n2s2");
+        assertThat(report.results()).extracting(DenoiseBenchmark.Result::devices).containsExactly(1, 2, 3);
+        assertThat(report.results().get(0).speedup()).isEqualTo(1.0);
+        assertThat(report.results()).allSatisfy(r -> assertThat(r.seconds()).isPositive());
+        assertThat(report.overheadPercent()).isFinite();
+        assertThat(log).contains("timing n2s1 …");
+    }
+
+    @Test
+    void tooFewDevicesIsAClearError() {
+        Path model = dir.resolve("sd21");
+        SyntheticModels.write(Family.SD21, Scale.TINY, DType.FP32, 0, TokenizerKind.BPE, model);
+        assertThatThrownBy(() -> new DenoiseBenchmark(model).run(List.of(Device.CPU), 2,
+                List.of(BenchConfig.parse("n2s1")), 1, line -> { }))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("n2s1 needs 2 devices");
+    }
+}

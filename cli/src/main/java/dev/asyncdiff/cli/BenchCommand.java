@@ -1,0 +1,126 @@
+package dev.asyncdiff.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.asyncdiff.api.Device;
+import dev.asyncdiff.bench.BenchConfig;
+import dev.asyncdiff.bench.DenoiseBenchmark;
+import dev.asyncdiff.synthetic.Family;
+import dev.asyncdiff.synthetic.Scale;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code asyncdiff bench}: times the denoising loop under several configurations side by side and
+ * prints seconds, speedup over the first configuration and the engine's overhead per step.
+ */
+@Command(name = "bench",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = {
+            "Times the denoising loop (guidance 7.5, the model's scheduler) under each configuration, side by side.",
+            "Configurations: sequential (one device, one thread), sequential-tK (K intra-op threads),",
+            "nNsS[wW] (AsyncDiff: N components, stride S, W warm-up steps; one thread per device)."
+        })
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Model folder (default: a synthetic SD 2.1 'small' folder written once into the cache).")
+    Path model;
+
+    @Option(names = "--devices", paramLabel = "LIST", defaultValue = "cpu:0,cpu:1",
+            description = "Devices, in order (default: ${DEFAULT-VALUE}).")
+    String devices;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "20", description = "Steps per timed run (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--repeats", paramLabel = "N", defaultValue = "1",
+            description = "Timed runs per configuration; the fastest counts (default: ${DEFAULT-VALUE}).")
+    int repeats;
+
+    @Option(names = "--configs", paramLabel = "LIST", split = ",",
+            description = "Configurations, the first being the baseline (default: sequential, sequential-t2, then "
+                    + "n2s1, n2s2, n3s1 as the devices allow).")
+    List<String> configs;
+
+    @Option(names = "--json", description = "Print the results as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        List<Device> deviceList = new ArrayList<>();
+        for (String device : devices.split(",")) {
+            deviceList.add(Device.parse(device));
+        }
+        List<BenchConfig> parsed = new ArrayList<>();
+        for (String name : configs != null ? configs : defaultConfigs(deviceList.size())) {
+            try {
+                parsed.add(BenchConfig.parse(name));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        Path folder = model != null ? model : CachedModels.ensure(Family.SD21, Scale.SMALL, err);
+        DenoiseBenchmark.Report report = new DenoiseBenchmark(folder).run(deviceList, steps, parsed, repeats, line -> {
+            err.println("asyncdiff: " + line);
+            err.flush();
+        });
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(json ? toJson(report) : toTable(report));
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private static List<String> defaultConfigs(int devices) {
+        List<String> names = new ArrayList<>(List.of("sequential", "sequential-t2", "n2s1"));
+        if (devices >= 3) {
+            names.add("n2s2");
+            names.add("n3s1");
+        }
+        return names;
+    }
+
+    static String toTable(DenoiseBenchmark.Report report) {
+        StringBuilder table = new StringBuilder();
+        table.append(String.format(Locale.ROOT, "%s: %d steps, %dx%d latents, guidance 7.5 (batch 2)%n",
+                report.model(), report.steps(), report.latentHeight(), report.latentWidth()));
+        table.append(String.format(Locale.ROOT, "%-16s %7s %9s %8s%n", "config", "devices", "seconds", "speedup"));
+        for (DenoiseBenchmark.Result r : report.results()) {
+            table.append(String.format(Locale.ROOT, "%-16s %7d %9.3f %7.2fx%n", r.config(), r.devices(), r.seconds(),
+                    r.speedup()));
+        }
+        table.append(String.format(Locale.ROOT, "engine overhead over direct ONNX Runtime calls: %.1f%% per step",
+                report.overheadPercent()));
+        return table.toString();
+    }
+
+    private static String toJson(DenoiseBenchmark.Report report) throws IOException {
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = mapper.createObjectNode();
+        ArrayNode results = root.putArray("results");
+        for (DenoiseBenchmark.Result r : report.results()) {
+            results.addObject().put("config", r.config()).put("devices", r.devices()).put("seconds", r.seconds())
+                    .put("speedup", r.speedup());
+        }
+        root.put("overheadPercent", report.overheadPercent());
+        root.put("steps", report.steps());
+        root.put("model", report.model());
+        return mapper.writeValueAsString(root);
+    }
+}
