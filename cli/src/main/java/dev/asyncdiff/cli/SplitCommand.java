@@ -15,7 +15,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
-import java.util.stream.LongStream;
+import java.util.stream.IntStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -117,11 +117,13 @@ final class SplitCommand implements Callable<Integer> {
         return mapper.writeValueAsString(root);
     }
 
-    private static void print(SplitResult split, PrintWriter out) {
+    private void print(SplitResult split, PrintWriter out) {
         SplitManifest m = split.manifest();
-        out.printf(Locale.ROOT, "%s: %d component(s) for %dx%d latents (%dx%d images)%s%n", m.source(), m.parts(),
-                m.latentHeight(), m.latentWidth(), m.latentHeight() * VAE_FACTOR, m.latentWidth() * VAE_FACTOR,
-                split.reused() ? ", reused" : "");
+        out.printf(Locale.ROOT, "%s: %d component(s), costs estimated for %dx%d latents (%dx%d images)%s%n",
+                GraphSplitter.denoiserFile(model).toAbsolutePath(), m.parts(), m.latentHeight(), m.latentWidth(),
+                m.latentHeight() * VAE_FACTOR, m.latentWidth() * VAE_FACTOR,
+                split.reused() ? "; reused from " + split.directory() : "");
+        out.println("shapes at batch 1; * marks a dimension that follows the batch or image size");
         for (SplitManifest.Component c : m.components()) {
             out.printf(Locale.ROOT, "component %d  %s .. %s  cost %.1f%%  %.2f GFLOP/step  weights %s  %s%n",
                     c.index(), c.firstUnit(), c.lastUnit(), 100 * c.costShare(), c.gflops(), bytes(c.weightBytes()),
@@ -130,23 +132,26 @@ final class SplitCommand implements Callable<Integer> {
                 String source = t.from() == null ? (Boolean.TRUE.equals(t.shapeOnly()) ? "model input, shape only"
                         : "model input") : "from component " + t.from();
                 out.printf(Locale.ROOT, "  receives %-50s %s %-20s %s/step  (%s)%n", t.name(), t.dtype(),
-                        shape(t.shape()), bytes(t.bytes()), source);
+                        shape(t), bytes(t.bytes()), source);
             }
             for (SplitManifest.Tensor t : c.outputs()) {
                 String target = t.to() == null || t.to().isEmpty() ? "model output"
                         : "to component " + t.to().stream().map(String::valueOf).collect(Collectors.joining(", "));
                 out.printf(Locale.ROOT, "  sends    %-50s %s %-20s %s/step  (%s)%n", t.name(), t.dtype(),
-                        shape(t.shape()), bytes(t.bytes()), target);
+                        shape(t), bytes(t.bytes()), target);
             }
         }
         out.println("manifest: " + split.manifestFile().toAbsolutePath());
     }
 
-    private static String shape(long[] shape) {
-        if (shape == null) {
+    /** The shape at batch 1, a {@code *} after each dimension that follows the batch or image size. */
+    private static String shape(SplitManifest.Tensor tensor) {
+        if (tensor.shape() == null) {
             return "[?]";
         }
-        return LongStream.of(shape).mapToObj(d -> d == -1 ? "B" : Long.toString(d))
+        long[] spec = tensor.specShape();
+        long[] shape = tensor.shape();
+        return IntStream.range(0, shape.length).mapToObj(i -> shape[i] + (spec[i] == -1 ? "*" : ""))
                 .collect(Collectors.joining(",", "[", "]"));
     }
 

@@ -183,9 +183,12 @@ final class ComponentBuilder {
 
     private SplitManifest.Tensor entry(String name, Integer from, Boolean shapeOnly, List<Integer> to) {
         ValueInfo info = plan.infos().getOrDefault(name, ValueInfo.UNKNOWN);
-        long[] shape = dynamicShape(name);
+        long[] dynamic = dynamicShape(name);
         String dtype = info.dtype() == null ? "unknown" : info.dtype().name().toLowerCase(Locale.ROOT);
-        return new SplitManifest.Tensor(name, dtype, shape, info.byteCount(), from, shapeOnly, to);
+        int[] dynamicAxes = dynamic == null ? null
+                : java.util.stream.IntStream.range(0, dynamic.length).filter(i -> dynamic[i] == -1).toArray();
+        return new SplitManifest.Tensor(name, dtype, info.known() ? info.shape() : null, dynamicAxes, info.byteCount(),
+                from, shapeOnly, to);
     }
 
     /** The shape at batch 1 with -1 where the dimension changes with the batch or the latent size; null when unknown. */

@@ -6,8 +6,8 @@ import java.util.List;
 /**
  * The {@code manifest.json} of a split: where the components came from and, for each, its file,
  * its units, its share of the estimated cost and the tensors it receives and sends. Shapes are
- * given for a batch of one at the latent size the split was planned for; a {@code -1} marks a
- * dimension that changes with the batch or the image size (components run any batch and size).
+ * given for a batch of one at the latent size the split was planned for; the dimensions listed in
+ * {@code dynamicAxes} change with the batch or the image size (components run any batch and size).
  *
  * @param format         always {@value #FORMAT}
  * @param plannerVersion the planner version that cut it (a newer planner re-splits)
@@ -54,14 +54,28 @@ public record SplitManifest(String format, int plannerVersion, String source, St
      *
      * @param name          the tensor name (as in the whole model)
      * @param dtype         its element type, e.g. {@code fp32}
-     * @param shape         its shape at batch 1, {@code -1} where it changes with the batch or image size
+     * @param shape         its shape at batch 1 and the planned latent size (null when it could not be inferred)
+     * @param dynamicAxes   the axes of {@code shape} that change with the batch or the image size
      * @param bytes         its bytes per step at batch 1 and the planned latent size
      * @param from          for an input: the component that produces it, or null for a model input
      * @param shapeOnly     for an input: true when only its shape is read (any tensor of that shape will do)
      * @param to            for an output: the components that consume it (empty for a model output)
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Tensor(String name, String dtype, long[] shape, long bytes, Integer from, Boolean shapeOnly,
-                         List<Integer> to) {
+    public record Tensor(String name, String dtype, long[] shape, int[] dynamicAxes, long bytes, Integer from,
+                         Boolean shapeOnly, List<Integer> to) {
+        /** The shape with {@code -1} on every dynamic axis, as a {@link dev.asyncdiff.api.TensorSpec} has it. */
+        public long[] specShape() {
+            if (shape == null) {
+                return new long[0];
+            }
+            long[] spec = shape.clone();
+            if (dynamicAxes != null) {
+                for (int axis : dynamicAxes) {
+                    spec[axis] = -1;
+                }
+            }
+            return spec;
+        }
     }
 }

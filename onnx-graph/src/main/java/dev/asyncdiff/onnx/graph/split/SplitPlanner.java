@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  */
 final class SplitPlanner {
     /** Bumped whenever a change would cut a model differently; part of the cache key. */
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final double TARGET_IMBALANCE = 1.10;
     private static final Set<String> LATENT_INPUT_NAMES = Set.of("sample", "hidden_states");
     private static final Pattern INDEXED = Pattern.compile(".+\\.\\d+");

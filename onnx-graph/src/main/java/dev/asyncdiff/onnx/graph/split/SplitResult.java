@@ -26,7 +26,6 @@ public record SplitResult(Path directory, SplitManifest manifest, boolean reused
     }
 
     private static List<TensorSpec> specs(List<SplitManifest.Tensor> tensors) {
-        return tensors.stream().map(t -> new TensorSpec(t.name(), DType.parse(t.dtype()),
-                t.shape() == null ? new long[0] : t.shape())).toList();
+        return tensors.stream().map(t -> new TensorSpec(t.name(), DType.parse(t.dtype()), t.specShape())).toList();
     }
 }
