@@ -23,10 +23,12 @@ import picocli.CommandLine.Spec;
         subcommands = {
             // One line per subcommand; keep the list sorted by command name.
             BenchCommand.class,
+            GenerateCommand.class,
             CommandLine.HelpCommand.class,
             ProvidersCommand.class,
             SplitCommand.class,
             SynthCommand.class,
+            TokenizeCommand.class,
         })
 public final class AsyncDiffCommand implements Callable<Integer> {
     /** System property slf4j-simple reads for its default level. */

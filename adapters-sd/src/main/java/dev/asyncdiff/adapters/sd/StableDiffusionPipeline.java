@@ -213,7 +213,7 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
                     latents[i] *= sigma;
                 }
             }
-            long imageDone = System.nanoTime();
+            long imageDone = init != null ? System.nanoTime() : textDone;
             cancellation.throwIfCancelled();
             listener.onPhase(GenerationPhase.DENOISE);
             float[] denoised = latents;

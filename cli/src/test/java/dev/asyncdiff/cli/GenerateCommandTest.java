@@ -1,0 +1,155 @@
+package dev.asyncdiff.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.asyncdiff.adapters.sd.Images;
+import dev.asyncdiff.api.DType;
+import dev.asyncdiff.synthetic.Family;
+import dev.asyncdiff.synthetic.Scale;
+import dev.asyncdiff.synthetic.SyntheticModels;
+import dev.asyncdiff.synthetic.TokenizerKind;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code asyncdiff generate} on synthetic tiny folders, with the cache pointed at a temporary folder. */
+class GenerateCommandTest {
+    @TempDir
+    static Path shared;
+    private static Path sd15;
+    private static String previousCache;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void writeModelAndPointTheCacheAway() {
+        previousCache = System.getProperty(CachedModels.CACHE_PROPERTY);
+        System.setProperty(CachedModels.CACHE_PROPERTY, shared.resolve("cache").toString());
+        sd15 = SyntheticModels.write(Family.SD15, Scale.TINY, DType.FP32, 3, TokenizerKind.BPE,
+                shared.resolve("sd15")).directory();
+    }
+
+    @AfterAll
+    static void restoreCache() {
+        if (previousCache == null) {
+            System.clearProperty(CachedModels.CACHE_PROPERTY);
+        } else {
+            System.setProperty(CachedModels.CACHE_PROPERTY, previousCache);
+        }
+    }
+
+    @Test
+    void withoutModelWritesTheSyntheticDefaultOnceAndMakesAPng() {
+        Path out = dir.resolve("out.png");
+        CliRun run = CliRun.of("generate", "--prompt", "a lighthouse at dawn", "--steps", "2", "--width", "64",
+                "--height", "64", "--seed", "42", "--out", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.err()).contains("random weights").contains("smoke run").contains("denoising");
+        assertThat(run.out()).contains("wrote " + out.toAbsolutePath()).contains("sd21 1 image(s) 64x64, seed 42")
+                .contains("denoise ").contains("decode ").contains("total ");
+        BufferedImage image = Images.read(out);
+        assertThat(image.getWidth()).isEqualTo(64);
+        assertThat(Images.readPngText(out, "parameters")).startsWith("a lighthouse at dawn\n")
+                .contains("Steps: 2").contains("Seed: 42").contains("Size: 64x64").contains("Family: sd21");
+        assertThat(shared.resolve("cache/models/sd21-tiny/model_index.json")).isRegularFile();
+
+        CliRun again = CliRun.of("generate", "--prompt", "a lighthouse at dawn", "--steps", "2", "--width", "64",
+                "--height", "64", "--seed", "42", "--out", dir.resolve("again.png").toString());
+        assertThat(again.exitCode()).isZero();
+        assertThat(again.err()).doesNotContain("writing the synthetic");
+        assertThat(pixels(Images.read(dir.resolve("again.png")))).containsExactly(pixels(image));
+    }
+
+    @Test
+    void asyncOnTwoDevicesWritesOneFilePerImage() {
+        Path out = dir.resolve("boat.png");
+        CliRun run = CliRun.of("generate", "--model", sd15.toString(), "--prompt", "a red boat", "--steps", "3",
+                "--width", "64", "--height", "64", "--num-images", "2", "--devices", "cpu:0,cpu:1", "--strategy",
+                "async", "--model-n", "2", "--warm-up", "1", "--negative-prompt", "fog", "--scheduler", "euler_a",
+                "--out", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(dir.resolve("boat-0.png")).isRegularFile();
+        assertThat(dir.resolve("boat-1.png")).isRegularFile();
+        assertThat(out).doesNotExist();
+        assertThat(run.out()).contains("sd15 2 image(s) 64x64").contains("async (model_n 2, stride 1, warm-up 1")
+                .contains("[cpu:0, cpu:1]");
+        assertThat(Images.readPngText(dir.resolve("boat-1.png"), "parameters"))
+                .contains("Negative prompt: fog").contains("Sampler: euler_a").contains("Strategy: async");
+    }
+
+    @Test
+    void imageToImageFromAFile() {
+        Path input = dir.resolve("in.png");
+        BufferedImage picture = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+        picture.setRGB(10, 10, 0xFF0000);
+        Images.writePng(picture, input, java.util.Map.of());
+        Path out = dir.resolve("img2img.png");
+        CliRun run = CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--image", input.toString(),
+                "--strength", "0.5", "--steps", "4", "--seed", "1", "--scheduler", "ddim", "--out", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("64x64").contains("2 steps").contains("image ");
+        assertThat(Images.readPngText(out, "parameters")).contains("Denoising strength: 0.5");
+    }
+
+    @Test
+    void badFlagsAreOneLineUsageErrors() {
+        assertUsage(CliRun.of("generate", "--prompt", "x", "--stepz", "3"), "--stepz");
+        assertUsage(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--width", "100"),
+                "multiples of 8");
+        assertUsage(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--strategy", "fast"),
+                "sequential or async");
+        assertUsage(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--strategy", "async"),
+                "at least 2 devices");
+        assertUsage(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--model-n", "3",
+                "--devices", "cpu:0,cpu:1"), "needs 3 devices");
+        assertUsage(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--strength", "2"),
+                "--strength");
+        assertUsage(CliRun.of("generate", "--model", sd15.toString()), "--prompt");
+    }
+
+    @Test
+    void missingFilesAndNonImagesAreOneLineErrors() throws IOException {
+        CliRun noModel = CliRun.of("generate", "--model", dir.resolve("absent").toString(), "--prompt", "x");
+        assertFailure(noModel, "absent");
+        Path notImage = Files.writeString(dir.resolve("photo.png"), "this is text");
+        assertFailure(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--image",
+                notImage.toString()), "is not an image");
+        assertFailure(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--image",
+                dir.resolve("none.png").toString()), "does not exist");
+        Path notModel = Files.createDirectories(dir.resolve("empty"));
+        assertFailure(CliRun.of("generate", "--model", notModel.toString(), "--prompt", "x"), "model_index.json");
+        assertThat(dir.resolve("out.png")).doesNotExist();
+    }
+
+    @Test
+    void outputNamesForSeveralImages() {
+        assertThat(GenerateCommand.outputFiles(Path.of("a/out.png"), 1)).containsExactly(Path.of("a/out.png"));
+        assertThat(GenerateCommand.outputFiles(Path.of("a/out.png"), 2))
+                .containsExactly(Path.of("a/out-0.png"), Path.of("a/out-1.png"));
+        assertThat(GenerateCommand.outputFiles(Path.of("pic"), 2)).isEqualTo(List.of(Path.of("pic-0.png"),
+                Path.of("pic-1.png")));
+    }
+
+    private static void assertUsage(CliRun run, String fragment) {
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run.errLines()).hasSize(1);
+        assertThat(run.err()).startsWith("asyncdiff: error: ").contains(fragment);
+    }
+
+    private static void assertFailure(CliRun run, String fragment) {
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ExitCodes.FAILURE);
+        assertThat(run.errLines()).hasSize(1);
+        assertThat(run.err()).startsWith("asyncdiff: error: ").contains(fragment);
+    }
+
+    private static int[] pixels(BufferedImage image) {
+        return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
+    }
+}
