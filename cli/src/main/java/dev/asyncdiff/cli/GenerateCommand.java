@@ -39,8 +39,9 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = {
-            "Generates images from a prompt (and optionally an init image) with a Stable Diffusion 1.x, 2.x or XL",
-            "folder. Without --model a synthetic tiny SD 2.1 with random weights makes a smoke run."
+            "Generates images from a prompt, or from a prompt and an init image, with a",
+            "Stable Diffusion 1.x, 2.x or XL model folder, sequentially or with AsyncDiff.",
+            "Without --model a synthetic tiny SD 2.1 with random weights makes a smoke run."
         })
 final class GenerateCommand implements Callable<Integer> {
     /** Exit code after Ctrl-C or another cancellation. */

@@ -42,7 +42,8 @@ final class TextEncoder implements AutoCloseable {
         this.file = file;
         this.session = session;
         try {
-            this.idsInput = session.inputs().stream().filter(s -> s.name().equals("input_ids")).findFirst()
+            this.idsInput = session.inputs().stream()
+                    .filter(s -> s.name().equals("input_ids") && !s.dtype().isFloatingPoint()).findFirst()
                     .or(() -> session.inputs().stream().filter(s -> !s.dtype().isFloatingPoint()).findFirst())
                     .orElseThrow(() -> new MalformedModelException(file, "a text encoder needs an integer input_ids "
                             + "input; it declares " + session.inputs()));

@@ -120,8 +120,24 @@ class ConditioningTest {
         }
     }
 
+    @Test
+    void aUnetTrainedWithAnAestheticScoreGetsFiveTimeIds() {
+        Path model = TestModels.tiny(Family.SDXL);
+        try (PromptConditioner conditioner = xl(model, true, 5);
+             NamedTensors out = conditioner.condition("a lighthouse", "", 1, true, 128, 64)) {
+            Tensor timeIds = out.get("time_ids");
+            assertThat(timeIds.shape()).containsExactly(2, 5);
+            assertThat(row(timeIds, 0)).containsExactly(128, 64, 0, 0, 2.5f);
+            assertThat(row(timeIds, 1)).containsExactly(128, 64, 0, 0, 6f);
+        }
+    }
+
     private static PromptConditioner xl(Path model, boolean forceZeros) {
+        return xl(model, forceZeros, 6);
+    }
+
+    private static PromptConditioner xl(Path model, boolean forceZeros, int timeIds) {
         return new PromptConditioner(ClipTokenizer.load(model.resolve("tokenizer")), encoder(model, "text_encoder"),
-                ClipTokenizer.load(model.resolve("tokenizer_2")), encoder(model, "text_encoder_2"), forceZeros, 6);
+                ClipTokenizer.load(model.resolve("tokenizer_2")), encoder(model, "text_encoder_2"), forceZeros, timeIds);
     }
 }
