@@ -74,6 +74,16 @@ public final class DenoiseBenchmark {
      * @throws ModelNotFoundException when the folder has no UNet or scheduler config
      */
     public DenoiseBenchmark(Path modelDir) {
+        this(modelDir, 0);
+    }
+
+    /**
+     * A benchmark of the folder's {@code unet/model.onnx} with square latents of {@code latentSize}
+     * (0: the config's {@code sample_size}).
+     *
+     * @throws ModelNotFoundException when the folder has no UNet or scheduler config
+     */
+    public DenoiseBenchmark(Path modelDir, int latentSize) {
         this.modelDir = modelDir;
         this.unet = GraphSplitter.denoiserFile(modelDir);
         Path schedulerConfig = modelDir.resolve("scheduler/scheduler_config.json");
@@ -83,7 +93,7 @@ public final class DenoiseBenchmark {
         try {
             this.schedulerJson = Files.readString(schedulerConfig);
             JsonNode sampleSize = new ObjectMapper().readTree(unet.resolveSibling("config.json").toFile()).get("sample_size");
-            this.latentHeight = sampleSize == null ? 64 : sampleSize.asInt(64);
+            this.latentHeight = latentSize > 0 ? latentSize : sampleSize == null ? 64 : sampleSize.asInt(64);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the configs of " + modelDir + ": " + e.getMessage(), e);
         }

@@ -58,6 +58,10 @@ final class BenchCommand implements Callable<Integer> {
                     + "n2s1, n2s2, n3s1 as the devices allow).")
     List<String> configs;
 
+    @Option(names = "--size", paramLabel = "PIXELS", defaultValue = "512",
+            description = "Square image size; latents are a eighth of it (default: ${DEFAULT-VALUE}).")
+    int size;
+
     @Option(names = "--json", description = "Print the results as JSON.")
     boolean json;
 
@@ -75,9 +79,13 @@ final class BenchCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
         }
+        if (size <= 0 || size % 8 != 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--size must be a positive multiple of 8, was "
+                    + size);
+        }
         PrintWriter err = spec.commandLine().getErr();
         Path folder = model != null ? model : CachedModels.ensure(Family.SD21, Scale.SMALL, err);
-        DenoiseBenchmark.Report report = new DenoiseBenchmark(folder).run(deviceList, steps, parsed, repeats, line -> {
+        DenoiseBenchmark.Report report = new DenoiseBenchmark(folder, size / 8).run(deviceList, steps, parsed, repeats, line -> {
             err.println("asyncdiff: " + line);
             err.flush();
         });
