@@ -147,7 +147,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         long firstSeed = seed != null ? seed : ThreadLocalRandom.current().nextLong(0, 1L << 32);
         CancellationToken cancellation = new CancellationToken();
-        ProgressBar progress = new ProgressBar(err);
+        ProgressBar progress = new ProgressBar(err, System.console() != null);
         GenerationRequest.Builder request = GenerationRequest.builder(prompt).negativePrompt(negativePrompt)
                 .steps(steps).seed(firstSeed)
                 .size(width == null ? defaultSide : width, height == null ? defaultSide : height)

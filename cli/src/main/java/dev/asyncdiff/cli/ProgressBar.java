@@ -7,16 +7,20 @@ import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
- * Draws a generation's progress on stderr: one line per phase, and during denoising a bar redrawn
- * in place ({@code \r}) with the step, the step's phase (warm-up or parallel) and steps per second.
+ * Draws a generation's progress on stderr: one line per phase, and during denoising a bar with the
+ * step, the step's phase (warm-up or parallel) and steps per second — redrawn in place ({@code \r})
+ * on a terminal, else printed as a line every tenth of the steps so that logs stay readable.
  */
 final class ProgressBar implements GenerationListener {
     private static final int WIDTH = 30;
     private final PrintWriter err;
+    private final boolean interactive;
     private boolean barOpen;
 
-    ProgressBar(PrintWriter err) {
+    /** A bar on {@code err}, redrawn in place when {@code interactive} (a terminal). */
+    ProgressBar(PrintWriter err, boolean interactive) {
         this.err = err;
+        this.interactive = interactive;
     }
 
     @Override
@@ -33,14 +37,23 @@ final class ProgressBar implements GenerationListener {
 
     @Override
     public void onStep(StepProgress progress) {
+        int every = Math.max(1, progress.total() / 10);
+        if (!interactive && progress.step() % every != 0 && progress.step() != progress.total()) {
+            return;
+        }
         int filled = progress.total() == 0 ? WIDTH : progress.step() * WIDTH / progress.total();
         double seconds = progress.elapsed().toNanos() / 1e9;
         double rate = seconds > 0 ? progress.step() / seconds : 0;
-        err.print(String.format(Locale.ROOT, "\r  [%s%s] %d/%d %-8s %.2f it/s", "#".repeat(filled),
+        err.print(String.format(Locale.ROOT, "%s  [%s%s] %d/%d %-8s %.2f it/s", interactive ? "\r" : "",
+                "#".repeat(filled),
                 ".".repeat(WIDTH - filled), progress.step(), progress.total(),
                 progress.phase() == StepProgress.Phase.WARM_UP ? "warm-up" : "parallel", rate));
+        if (interactive) {
+            barOpen = true;
+        } else {
+            err.println();
+        }
         err.flush();
-        barOpen = true;
     }
 
     /** Ends the bar's line, if one is drawn. */

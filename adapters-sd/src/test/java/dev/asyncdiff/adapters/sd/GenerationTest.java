@@ -138,11 +138,12 @@ class GenerationTest {
         }
     }
 
-    @Test
-    void imageToImageRunsTheStrengthTailAndMovesAwayFromTheRoundTrip() {
+    @ParameterizedTest
+    @EnumSource(Family.class)
+    void imageToImageRunsTheStrengthTailAndMovesAwayFromTheRoundTrip(Family family) {
         BufferedImage input = PipelineBasicsTest.gradient(64, 64);
-        try (StableDiffusionPipeline pipeline = open(Family.SD21)) {
-            GenerationRequest.Builder request = GenerationRequest.builder("a cat").steps(10).seed(5);
+        try (StableDiffusionPipeline pipeline = open(family)) {
+            GenerationRequest.Builder request = GenerationRequest.builder("a cat").steps(10).seed(5).scheduler("ddim");
             GenerationResult kept = pipeline.generate(request.initImage(input, 0.0).build());
             GenerationResult half = pipeline.generate(request.initImage(input, 0.5).build());
             GenerationResult full = pipeline.generate(request.initImage(input, 1.0).build());
