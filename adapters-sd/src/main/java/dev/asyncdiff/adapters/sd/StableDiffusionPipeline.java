@@ -159,6 +159,24 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
      * @throws dev.asyncdiff.api.AsyncDiffException when a model fails to run
      */
     public GenerationResult generate(GenerationRequest request) {
+        Generated generated = produce(request);
+        List<BufferedImage> images = new ArrayList<>(generated.pixels().size());
+        for (float[] chw : generated.pixels()) {
+            images.add(Images.fromTensorData(chw, 0, generated.height(), generated.width()));
+        }
+        return new GenerationResult(images, request.seed(), generated.steps(), generated.timings(),
+                generated.parameters());
+    }
+
+    /**
+     * What one generation made before it became images: the final latents of the batch, each image's
+     * decoder output {@code [3, height, width]} (nominally in [-1, 1]), and its description.
+     */
+    private record Generated(float[] latents, List<float[]> pixels, int width, int height, int steps,
+                             PhaseTimings timings, List<String> parameters) {
+    }
+
+    private Generated produce(GenerationRequest request) {
         requireOpen();
         int factor = vae.scaleFactor();
         BufferedImage init = request.initImage();
@@ -228,11 +246,11 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
             }
             long denoiseDone = System.nanoTime();
             listener.onPhase(GenerationPhase.DECODE);
-            List<BufferedImage> images = new ArrayList<>(batch);
+            List<float[]> pixels = new ArrayList<>(batch);
             List<String> parameters = new ArrayList<>(batch);
             for (int i = 0; i < batch; i++) {
                 cancellation.throwIfCancelled();
-                images.add(vae.decode(denoised, i * perImage, latentHeight, latentWidth));
+                pixels.add(vae.decodeToTensorData(denoised, i * perImage, latentHeight, latentWidth));
                 parameters.add(parameters(request, guidance, width, height, request.seed() + i, timesteps.length));
             }
             long decodeDone = System.nanoTime();
@@ -240,7 +258,7 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
                     Duration.ofNanos(imageDone - textDone), Duration.ofNanos(denoiseDone - imageDone),
                     Duration.ofNanos(decodeDone - denoiseDone));
             LOG.debug("generated {} image(s) of {}x{} in {}", batch, width, height, timings.summary());
-            return new GenerationResult(images, request.seed(), timesteps.length, timings, parameters);
+            return new Generated(denoised, pixels, width, height, timesteps.length, timings, parameters);
         }
     }
 
@@ -258,7 +276,7 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
         if (!request.negativePrompt().isEmpty()) {
             text.append("\nNegative prompt: ").append(request.negativePrompt());
         }
-        text.append(String.format(Locale.ROOT, "%nSteps: %d, Sampler: %s, CFG scale: %s, Seed: %d, Size: %dx%d, "
+        text.append(String.format(Locale.ROOT, "\nSteps: %d, Sampler: %s, CFG scale: %s, Seed: %d, Size: %dx%d, "
                         + "Model: %s, Family: %s, Strategy: %s", steps,
                 request.scheduler() != null ? request.scheduler() : schedulerClass, guidance, seed, width, height,
                 model.directory().getFileName(), model.family().id(), strategyDescription()));

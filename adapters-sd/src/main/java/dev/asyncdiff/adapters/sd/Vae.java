@@ -69,6 +69,15 @@ final class Vae implements AutoCloseable {
 
     /** Decodes one image's latents ({@code [channels, h, w]} from {@code offset}) to an image. */
     BufferedImage decode(float[] latents, int offset, int latentHeight, int latentWidth) {
+        return Images.fromTensorData(decodeToTensorData(latents, offset, latentHeight, latentWidth), 0,
+                latentHeight * scaleFactor, latentWidth * scaleFactor);
+    }
+
+    /**
+     * Decodes one image's latents ({@code [channels, h, w]} from {@code offset}) to the decoder's
+     * output {@code [3, h × factor, w × factor]}, values nominally in [-1, 1].
+     */
+    float[] decodeToTensorData(float[] latents, int offset, int latentHeight, int latentWidth) {
         int count = latentChannels * latentHeight * latentWidth;
         float[] unscaled = new float[count];
         for (int i = 0; i < count; i++) {
@@ -79,11 +88,12 @@ final class Vae implements AutoCloseable {
              NamedTensors out = decoder.run(Map.of(input, in))) {
             Tensor sample = out.contains("sample") ? out.get("sample") : out.asMap().values().iterator().next();
             long[] shape = sample.shape();
-            if (shape.length != 4 || shape[0] != 1 || shape[1] != 3) {
+            long[] expected = {1, 3, (long) latentHeight * scaleFactor, (long) latentWidth * scaleFactor};
+            if (!Arrays.equals(shape, expected)) {
                 throw new MalformedModelException(model.modelFile("vae_decoder"), "decoder output has shape "
-                        + Arrays.toString(shape) + "; expected [1, 3, height, width]");
+                        + Arrays.toString(shape) + "; expected " + Arrays.toString(expected));
             }
-            return Images.fromTensorData(sample.toFloatArray(), 0, (int) shape[2], (int) shape[3]);
+            return sample.toFloatArray();
         }
     }
 
