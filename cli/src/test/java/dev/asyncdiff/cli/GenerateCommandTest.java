@@ -85,6 +85,22 @@ class GenerateCommandTest {
     }
 
     @Test
+    void devicesCanComeFromAConfigFile() throws IOException {
+        Path config = Files.writeString(dir.resolve("asyncdiff.json"),
+                "{\"backend\": \"onnx\", \"devices\": [\"cpu:0\", \"cpu:1\"], "
+                        + "\"backendOptions\": {\"onnx\": {\"intraOpThreads\": 1}}}");
+        CliRun run = CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--steps", "2", "--width",
+                "64", "--height", "64", "--config", config.toString(), "--strategy", "async", "--out",
+                dir.resolve("c.png").toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("async (model_n 2, stride 1, warm-up 1, [cpu:0, cpu:1])");
+        CliRun unknown = CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--backend", "nope");
+        assertThat(unknown.exitCode()).isNotZero();
+        assertThat(unknown.errLines()).hasSize(1);
+        assertThat(unknown.err()).contains("'nope'").contains("onnx");
+    }
+
+    @Test
     void imageToImageFromAFile() {
         Path input = dir.resolve("in.png");
         BufferedImage picture = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
