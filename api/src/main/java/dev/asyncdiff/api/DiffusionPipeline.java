@@ -20,6 +20,16 @@ public interface DiffusionPipeline extends AutoCloseable {
     /** The current denoising configuration ({@link AsyncConfig#SEQUENTIAL} until changed). */
     AsyncConfig asyncConfig();
 
+    /**
+     * Runs one generation at the tensor level, the same for every family: the final latents and the
+     * decoded pixels in [0, 1]. The compatibility kit compares strategies with it. The caller closes
+     * the output.
+     *
+     * @throws IllegalArgumentException when the request does not fit the model (e.g. a size not divisible by 8)
+     * @throws AsyncDiffException       when a model fails to run
+     */
+    PipelineOutput run(TextToImageRequest request);
+
     @Override
     void close();
 }

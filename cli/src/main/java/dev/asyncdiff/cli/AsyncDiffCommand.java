@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
             ProvidersCommand.class,
             SplitCommand.class,
             SynthCommand.class,
+            TckCommand.class,
             TokenizeCommand.class,
         })
 public final class AsyncDiffCommand implements Callable<Integer> {

@@ -10,7 +10,9 @@ import dev.asyncdiff.api.DiffusionPipeline;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.ParallelStrategy;
+import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
 import dev.asyncdiff.samplers.Samplers;
 import dev.asyncdiff.spi.AsyncDiffRuntime;
@@ -166,6 +168,33 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
         }
         return new GenerationResult(images, request.seed(), generated.steps(), generated.timings(),
                 generated.parameters());
+    }
+
+    /**
+     * Runs a text-to-image generation at the tensor level (one image at the request's size, or the
+     * model's default): the final latents {@code [1, channels, h, w]} and the decoded pixels
+     * {@code [1, 3, height, width]} as {@code clamp(x / 2 + 0.5, 0, 1)} of the decoder's output (NaN
+     * stays NaN). The caller closes the output.
+     *
+     * @throws IllegalArgumentException when the size is not a multiple of 8
+     */
+    @Override
+    public PipelineOutput run(TextToImageRequest request) {
+        if (request == null) {
+            throw new IllegalArgumentException("a text-to-image request is required");
+        }
+        Generated generated = produce(GenerationRequest.builder(request.prompt())
+                .negativePrompt(request.negativePrompt()).steps(request.steps()).guidanceScale(request.guidanceScale())
+                .seed(request.seed()).size(request.width(), request.height()).build());
+        float[] chw = generated.pixels().get(0);
+        float[] unit = new float[chw.length];
+        for (int i = 0; i < chw.length; i++) {
+            unit[i] = Math.min(1f, Math.max(0f, chw[i] / 2f + 0.5f));
+        }
+        int factor = vae.scaleFactor();
+        Tensor latents = Tensor.ofFloats(generated.latents(), 1, vae.latentChannels(), generated.height() / factor,
+                generated.width() / factor);
+        return new PipelineOutput(latents, Tensor.ofFloats(unit, 1, 3, generated.height(), generated.width()));
     }
 
     /**

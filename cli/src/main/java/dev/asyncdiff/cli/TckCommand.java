@@ -1,0 +1,101 @@
+package dev.asyncdiff.cli;
+
+import dev.asyncdiff.tck.CheckResult;
+import dev.asyncdiff.tck.CompatibilityKit;
+import dev.asyncdiff.tck.KitReport;
+import dev.asyncdiff.tck.Tolerances;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code asyncdiff tck}: runs the compatibility kit against an adapter and a model folder, prints a
+ * line per check and writes JSON or Markdown reports. Exits 1 when a check fails.
+ */
+@Command(name = "tck",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = {
+            "Runs the compatibility kit: checks that an adapter's asynchronous output stays close to sequential.",
+            "Checks: split-exactness, degenerate-schedules, closeness, determinism, lifecycle, input-validation."
+        })
+final class TckCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "A model folder the adapter opens.")
+    Path model;
+
+    @Option(names = "--adapter", paramLabel = "NAME",
+            description = "Adapter provider name (default: the first adapter that supports the folder).")
+    String adapter;
+
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "onnx", description = "Backend (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "6", description = "Steps per generation (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--size", paramLabel = "PIXELS", defaultValue = "64",
+            description = "Image width and height; 0 for the model's default (default: ${DEFAULT-VALUE}).")
+    int size;
+
+    @Option(names = "--max-relative-l2", paramLabel = "E", description = "Declared closeness tolerance on final latents.")
+    Double maxRelativeL2;
+
+    @Option(names = "--min-psnr", paramLabel = "DB", description = "Declared closeness tolerance on decoded images.")
+    Double minPsnr;
+
+    @Option(names = "--split-tolerance", paramLabel = "E", description = "Declared split exactness (relative L2).")
+    Double splitTolerance;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the report as JSON.")
+    Path json;
+
+    @Option(names = "--markdown", paramLabel = "FILE", description = "Write the report as Markdown.")
+    Path markdown;
+
+    @Override
+    public Integer call() throws IOException {
+        Tolerances defaults = Tolerances.RANDOM_WEIGHTS;
+        Tolerances tolerances = new Tolerances(splitTolerance != null ? splitTolerance : defaults.splitRelativeL2(),
+                maxRelativeL2 != null ? maxRelativeL2 : defaults.maxRelativeL2(),
+                minPsnr != null ? minPsnr : defaults.minPsnrDb());
+        CompatibilityKit kit;
+        try {
+            kit = CompatibilityKit.create(new CompatibilityKit.Subject(adapter, model, tolerances, steps, size, backend));
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("compatibility kit: adapter " + kit.adapterName() + ", model " + model.toAbsolutePath());
+        out.flush();
+        List<CheckResult> results = new java.util.ArrayList<>();
+        for (dev.asyncdiff.tck.Check check : dev.asyncdiff.tck.Check.values()) {
+            CheckResult result = kit.run(check);
+            results.add(result);
+            out.printf(Locale.ROOT, "%-7s %-21s %s%n", result.status().name().toLowerCase(Locale.ROOT),
+                    check.id(), result.message());
+            out.flush();
+        }
+        KitReport report = new KitReport(kit.adapterName(), model.toAbsolutePath().toString(), results);
+        if (json != null) {
+            Files.writeString(json, report.toJson());
+        }
+        if (markdown != null) {
+            Files.writeString(markdown, report.toMarkdown());
+        }
+        out.println(report.passed() ? "all checks passed" : "some checks FAILED");
+        out.flush();
+        return report.passed() ? ExitCodes.OK : ExitCodes.FAILURE;
+    }
+}
