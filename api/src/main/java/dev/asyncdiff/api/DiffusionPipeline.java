@@ -9,7 +9,7 @@ public interface DiffusionPipeline extends AutoCloseable {
     String family();
 
     /**
-     * Chooses how the denoiser runs from the next generation on: {@code modelN} 1 with stride 1
+     * Chooses how the denoiser runs from the next generation on: {@code modelN} 1 with stride 1 and no time shift
      * is plain sequential denoising, anything else AsyncDiff's asynchronous schedule on as many
      * devices as {@link AsyncConfig#devicesRequired()}.
      *

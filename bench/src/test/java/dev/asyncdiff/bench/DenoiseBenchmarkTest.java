@@ -37,7 +37,7 @@ class DenoiseBenchmarkTest {
         Path model = dir.resolve("sd21");
         SyntheticModels.write(Family.SD21, Scale.TINY, DType.FP32, 0, TokenizerKind.BPE, model);
         List<String> log = new ArrayList<>();
-        DenoiseBenchmark.Report report = new DenoiseBenchmark(model).run(
+        DenoiseBenchmark.Report report = new DenoiseBenchmark(model, 8).run(
                 List.of(Device.CPU, new Device(Device.Kind.CPU, 1), new Device(Device.Kind.CPU, 2)), 3,
                 List.of(BenchConfig.parse("sequential"), BenchConfig.parse("n2s1"), BenchConfig.parse("n2s2")), 1,
                 log::add);
@@ -54,7 +54,7 @@ class DenoiseBenchmarkTest {
     void tooFewDevicesIsAClearError() {
         Path model = dir.resolve("sd21");
         SyntheticModels.write(Family.SD21, Scale.TINY, DType.FP32, 0, TokenizerKind.BPE, model);
-        assertThatThrownBy(() -> new DenoiseBenchmark(model).run(List.of(Device.CPU), 2,
+        assertThatThrownBy(() -> new DenoiseBenchmark(model, 8).run(List.of(Device.CPU), 2,
                 List.of(BenchConfig.parse("n2s1")), 1, line -> { }))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("n2s1 needs 2 devices");
     }

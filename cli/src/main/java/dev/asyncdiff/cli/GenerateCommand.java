@@ -39,8 +39,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = {
-            "Generates images from a prompt, or from a prompt and an init image, with a",
-            "Stable Diffusion 1.x, 2.x or XL model folder, sequentially or with AsyncDiff.",
+            "Generates images from a prompt (and optionally an init image) with an SD 1.x, 2.x or XL folder.",
+            "The denoiser runs sequentially or with AsyncDiff across devices.",
             "Without --model a synthetic tiny SD 2.1 with random weights makes a smoke run."
         })
 final class GenerateCommand implements Callable<Integer> {

@@ -28,8 +28,8 @@ import picocli.CommandLine.TypeConversionException;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = {
-            "Writes a synthetic model folder (model_index.json, scheduler, tokenizer(s), text encoder(s),",
-            "unet, vae_encoder, vae_decoder) with the family's real architecture and seeded weights."
+            "Writes a synthetic model folder: the family's real architecture with seeded random weights.",
+            "It holds model_index.json, scheduler, tokenizer(s), text encoder(s), unet, vae_encoder and vae_decoder."
         })
 final class SynthCommand implements Callable<Integer> {
     @Spec

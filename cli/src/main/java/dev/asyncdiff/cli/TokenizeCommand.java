@@ -24,8 +24,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = {
-            "Prints the CLIP token ids of TEXT (with BOS and EOS, no padding) as JSON:",
-            "{\"ids\":[49406,…,49407],\"truncated\":false}. Texts longer than the encoder's 77 tokens are truncated."
+            "Prints the CLIP token ids of TEXT (with BOS and EOS, no padding) as JSON.",
+            "Output: {\"ids\":[49406,…,49407],\"truncated\":false}. Texts longer than 77 tokens are truncated."
         })
 final class TokenizeCommand implements Callable<Integer> {
     @Spec

@@ -225,15 +225,15 @@ public final class DpmSolverMultistepSampler implements NoiseScheduler {
     }
 
     private double alphaOf(double sigma) {
-        return flowSigmas ? 1 - sigma : 1 / Math.sqrt(sigma * sigma + 1);
+        return ScheduleMath.alphaOfSigma(sigma, flowSigmas);
     }
 
     private double sigmaTOf(double sigma) {
-        return flowSigmas ? sigma : sigma / Math.sqrt(sigma * sigma + 1);
+        return ScheduleMath.noiseOfSigma(sigma, flowSigmas);
     }
 
     private double lambdaOf(double sigma) {
-        return Math.log(alphaOf(sigma)) - Math.log(sigmaTOf(sigma));
+        return ScheduleMath.lambdaOfSigma(sigma, flowSigmas);
     }
 
     /** The model output in the solver's parameterisation: x0 for DPM-Solver++, epsilon for DPM-Solver. */

@@ -69,11 +69,7 @@ public final class EulerAncestralSampler implements NoiseScheduler {
     @Override
     public double initNoiseSigma() {
         prepared();
-        double max = 0;
-        for (double s : sigmas) {
-            max = Math.max(max, s);
-        }
-        return "linspace".equals(spacing) || "trailing".equals(spacing) ? max : ScheduleMath.f32(Math.sqrt(max * max + 1));
+        return ScheduleMath.initNoiseSigma(sigmas, spacing);
     }
 
     @Override
@@ -88,9 +84,7 @@ public final class EulerAncestralSampler implements NoiseScheduler {
 
     @Override
     public Tensor scaleModelInput(Tensor sample, double timestep) {
-        float[] x = ScheduleMath.read(sample, "sample");
-        double sigma = sigmas[cursor.current(prepared(), timestep)];
-        return ScheduleMath.tensor(ScheduleMath.scale(1 / Math.sqrt(sigma * sigma + 1), x), sample.shape());
+        return ScheduleMath.scaleBySigma(sample, sigmas[cursor.current(prepared(), timestep)]);
     }
 
     /**

@@ -453,6 +453,39 @@ final class ScheduleMath {
      *
      * @throws IllegalArgumentException naming {@code what} when it is null, closed or not floating point
      */
+    /**
+     * diffusers' {@code init_noise_sigma} of the sigma-based (Karras-style) samplers: the largest sigma
+     * for {@code linspace} and {@code trailing} spacing, else {@code sqrt(max² + 1)}, in float32.
+     */
+    static double initNoiseSigma(double[] sigmas, String spacing) {
+        double max = 0;
+        for (double s : sigmas) {
+            max = Math.max(max, s);
+        }
+        return "linspace".equals(spacing) || "trailing".equals(spacing) ? max : f32(Math.sqrt(max * max + 1));
+    }
+
+    /** The signal scale α_t of a sigma: {@code 1 − σ} for flow-matching sigmas, else {@code 1/sqrt(σ² + 1)}. */
+    static double alphaOfSigma(double sigma, boolean flow) {
+        return flow ? 1 - sigma : 1 / Math.sqrt(sigma * sigma + 1);
+    }
+
+    /** The noise scale σ_t of a sigma: {@code σ} for flow-matching sigmas, else {@code σ/sqrt(σ² + 1)}. */
+    static double noiseOfSigma(double sigma, boolean flow) {
+        return flow ? sigma : sigma / Math.sqrt(sigma * sigma + 1);
+    }
+
+    /** The half log-SNR λ_t = log α_t − log σ_t of a sigma. */
+    static double lambdaOfSigma(double sigma, boolean flow) {
+        return Math.log(alphaOfSigma(sigma, flow)) - Math.log(noiseOfSigma(sigma, flow));
+    }
+
+    /** {@code sample / sqrt(sigma² + 1)}: the model input of the sigma-based samplers. */
+    static Tensor scaleBySigma(Tensor sample, double sigma) {
+        float[] x = read(sample, "sample");
+        return tensor(scale(1 / Math.sqrt(sigma * sigma + 1), x), sample.shape());
+    }
+
     static float[] read(Tensor tensor, String what) {
         if (tensor == null) {
             throw new IllegalArgumentException(what + " must not be null");

@@ -150,7 +150,7 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
 
     /** The name of the strategy the configuration selects: {@code sequential} or {@code async}. */
     public String strategyName() {
-        return config.modelN() == 1 && config.stride() == 1 ? "sequential" : "async";
+        return config.modelN() == 1 && config.stride() == 1 && !config.timeShift() ? "sequential" : "async";
     }
 
     /**
