@@ -1,0 +1,89 @@
+package dev.asyncdiff.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class ConfigTypesTest {
+    @Test
+    void devicesParse() {
+        assertThat(Device.parse("cpu:0")).isEqualTo(Device.CPU);
+        assertThat(Device.parse(" CUDA:3 ")).isEqualTo(new Device(Device.Kind.CUDA, 3));
+        assertThat(Device.parse("cpu")).isEqualTo(Device.CPU);
+        assertThat(Device.parse("cuda:1")).hasToString("cuda:1");
+        for (String bad : new String[] {"gpu:0", "cpu:-1", "cuda:x", "", "cpu:0:1", "tpu"}) {
+            assertThatThrownBy(() -> Device.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("invalid device '" + bad + "'").hasMessageContaining("cpu:N or cuda:N");
+        }
+        assertThatThrownBy(() -> Device.parse(null)).hasMessageContaining("invalid device");
+    }
+
+    @Test
+    void dtypesParseByNameOrAlias() {
+        assertThat(DType.parse("fp16")).isEqualTo(DType.FP16);
+        assertThat(DType.parse("float32")).isEqualTo(DType.FP32);
+        assertThat(DType.parse("INT64")).isEqualTo(DType.INT64);
+        assertThatThrownBy(() -> DType.parse("double")).hasMessageContaining("unknown dtype 'double'")
+                .hasMessageContaining("fp32");
+    }
+
+    @Test
+    void asyncConfigValidates() {
+        AsyncConfig config = AsyncConfig.of(2, 2, true);
+        assertThat(config.warmUp()).isEqualTo(1);
+        assertThat(config.devicesRequired()).isEqualTo(3);
+        assertThat(config.withWarmUp(5)).isEqualTo(new AsyncConfig(2, 2, 5, true));
+        assertThat(AsyncConfig.of(3, 1, false).devicesRequired()).isEqualTo(3);
+        assertThatThrownBy(() -> new AsyncConfig(0, 1, 1, false)).hasMessageContaining("modelN must be >= 1");
+        assertThatThrownBy(() -> new AsyncConfig(2, 3, 1, false)).hasMessageContaining("stride must be 1 or 2");
+        assertThatThrownBy(() -> new AsyncConfig(2, 1, 0, false)).hasMessageContaining("warmUp must be >= 1");
+    }
+
+    @Test
+    void textToImageRequestsValidate() {
+        assertThat(TextToImageRequest.of("a cat", 4, 7.5, 1).negativePrompt()).isEmpty();
+        assertThatThrownBy(() -> TextToImageRequest.of("a cat", 0, 7.5, 1)).hasMessageContaining("steps must be >= 1");
+        assertThatThrownBy(() -> TextToImageRequest.of(null, 4, 7.5, 1)).hasMessageContaining("prompt");
+        assertThatThrownBy(() -> TextToImageRequest.of("x", 4, Double.NaN, 1)).hasMessageContaining("guidance");
+    }
+
+    @Test
+    void theFacadeSwitchesThePipelineAndResetsWarmUp() {
+        RecordingPipeline pipeline = new RecordingPipeline();
+        AsyncDiff async = AsyncDiff.enable(pipeline, AsyncConfig.of(2, 1, false));
+        assertThat(pipeline.asyncConfig()).isEqualTo(new AsyncConfig(2, 1, 1, false));
+        async.resetState(4);
+        assertThat(async.config()).isEqualTo(new AsyncConfig(2, 1, 4, false));
+        assertThatThrownBy(() -> AsyncDiff.enable(null, AsyncConfig.SEQUENTIAL)).hasMessageContaining("pipeline");
+    }
+
+    /** A pipeline that only records its configuration. */
+    private static final class RecordingPipeline implements DiffusionPipeline {
+        private AsyncConfig config = AsyncConfig.SEQUENTIAL;
+
+        @Override
+        public String family() {
+            return "test";
+        }
+
+        @Override
+        public void setAsyncConfig(AsyncConfig newConfig) {
+            config = newConfig;
+        }
+
+        @Override
+        public AsyncConfig asyncConfig() {
+            return config;
+        }
+
+        @Override
+        public PipelineOutput run(TextToImageRequest request) {
+            return new PipelineOutput(Tensor.zeros(DType.FP32, 1, 4, 1, 1), Tensor.zeros(DType.FP32, 1, 3, 8, 8));
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
