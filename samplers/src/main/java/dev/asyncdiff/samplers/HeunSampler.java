@@ -177,11 +177,7 @@ public final class HeunSampler implements NoiseScheduler {
 
     @Override
     public Tensor addNoise(Tensor original, Tensor noise, double timestep) {
-        float[] x = ScheduleMath.read(original, "original");
-        float[] n = ScheduleMath.read(noise, "noise");
-        ScheduleMath.requireSameSize(n, "noise", x, "original");
-        double sigma = sigmas[cursor.noiseIndex(prepared(), timestep)];
-        return ScheduleMath.tensor(ScheduleMath.combine(1, x, sigma, n), original.shape());
+        return ScheduleMath.addNoiseBySigma(original, noise, sigmas[cursor.noiseIndex(prepared(), timestep)]);
     }
 
     private double[] prepared() {

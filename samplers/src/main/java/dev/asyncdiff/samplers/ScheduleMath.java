@@ -480,6 +480,14 @@ final class ScheduleMath {
         return Math.log(alphaOfSigma(sigma, flow)) - Math.log(noiseOfSigma(sigma, flow));
     }
 
+    /** {@code original + sigma · noise}: image-to-image noising of the sigma-based samplers. */
+    static Tensor addNoiseBySigma(Tensor original, Tensor noise, double sigma) {
+        float[] x = read(original, "original");
+        float[] n = read(noise, "noise");
+        requireSameSize(n, "noise", x, "original");
+        return tensor(combine(1, x, sigma, n), original.shape());
+    }
+
     /** {@code sample / sqrt(sigma² + 1)}: the model input of the sigma-based samplers. */
     static Tensor scaleBySigma(Tensor sample, double sigma) {
         float[] x = read(sample, "sample");
