@@ -39,8 +39,7 @@ final class SplitPlanner {
 
     /** The decided cut: units per component, with the inferred value infos and their variations. */
     record Plan(GraphIndex graph, Set<String> latentInputs, Set<Integer> latentNodes, List<List<Unit>> components,
-                Map<String, ValueInfo> infos, List<Map<String, ValueInfo>> variations, double latentCost,
-                int coarseUnits) {
+                Map<String, ValueInfo> infos, List<Map<String, ValueInfo>> variations, double latentCost) {
         /** The node costs of a component's own latent nodes, as a share of the whole latent path. */
         double costShare(int component) {
             return components.get(component).stream().mapToDouble(Unit::cost).sum() / latentCost;
@@ -94,7 +93,7 @@ final class SplitPlanner {
                 best = candidate;
             }
         }
-        return new Plan(graph, latentInputs, latentNodes, best, infos, variations, latentCost == 0 ? 1 : latentCost, coarse);
+        return new Plan(graph, latentInputs, latentNodes, best, infos, variations, latentCost == 0 ? 1 : latentCost);
     }
 
     private static Set<String> latentInputs(GraphIndex graph) {
