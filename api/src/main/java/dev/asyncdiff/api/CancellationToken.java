@@ -28,7 +28,10 @@ public final class CancellationToken {
      * @throws CancellationException when cancelled or when the current thread was interrupted
      */
     public void throwIfCancelled() {
-        if (cancelled.get() || Thread.currentThread().isInterrupted()) {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new CancellationException("generation interrupted");
+        }
+        if (cancelled.get()) {
             throw new CancellationException("generation cancelled");
         }
     }

@@ -47,8 +47,6 @@ final class GenerateCommand implements Callable<Integer> {
     /** Exit code after Ctrl-C or another cancellation. */
     static final int CANCELLED = 130;
     private static final long SHUTDOWN_WAIT_SECONDS = 30;
-    /** The image side of the smoke run on the synthetic default model (its own default, 768, is slow on a CPU). */
-    private static final int SMOKE_SIZE = 256;
 
     @Spec
     CommandSpec spec;
@@ -140,17 +138,15 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path modelDir = model;
-        int defaultSide = 0;
         if (modelDir == null) {
             modelDir = CachedModels.ensure(Family.SD21, Scale.TINY, err);
-            defaultSide = initImage == null ? SMOKE_SIZE : 0;
         }
         long firstSeed = seed != null ? seed : ThreadLocalRandom.current().nextLong(0, 1L << 32);
         CancellationToken cancellation = new CancellationToken();
         ProgressBar progress = new ProgressBar(err, System.console() != null);
         GenerationRequest.Builder request = GenerationRequest.builder(prompt).negativePrompt(negativePrompt)
                 .steps(steps).seed(firstSeed)
-                .size(width == null ? defaultSide : width, height == null ? defaultSide : height)
+                .size(width == null ? 0 : width, height == null ? 0 : height)
                 .numImages(numImages).scheduler(scheduler).listener(progress).cancellation(cancellation);
         if (guidance != null) {
             request.guidanceScale(guidance);

@@ -22,6 +22,8 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
     public static final int CLIP_VOCAB = 49408;
     /** Default vocabulary of the tiny text encoders (a tokenizer may replace it via {@link ClipTextConfig#withVocabSize}). */
     public static final int TINY_VOCAB = 1000;
+    /** The UNet sample size of every tiny model: 32 latents, so 256×256 images by default. */
+    public static final int TINY_SAMPLE = 32;
     private static final int SEQUENCE = 77;
     private static final double SD_SCALING = 0.18215;
     private static final double SDXL_SCALING = 0.13025;
@@ -59,8 +61,8 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
     private static FamilyPreset sd15(Scale scale) {
         return switch (scale) {
             case TINY -> new FamilyPreset(clip(TINY_VOCAB, 32, 2, 4, "quick_gelu", 32, false, false), null,
-                    sdUnet(64, List.of(32, 32, 64, 64), 1, 32, List.of(2, 2, 2, 2), false, false),
-                    vae(512, List.of(32, 32, 64, 64), 1, SD_SCALING, false));
+                    sdUnet(TINY_SAMPLE, List.of(32, 32, 64, 64), 1, 32, List.of(2, 2, 2, 2), false, false),
+                    vae(TINY_SAMPLE * 8, List.of(32, 32, 64, 64), 1, SD_SCALING, false));
             case SMALL -> new FamilyPreset(clip(CLIP_VOCAB, 128, 4, 4, "quick_gelu", 128, false, false), null,
                     sdUnet(64, List.of(32, 64, 128, 128), 1, 128, List.of(1, 1, 1, 1), false, false),
                     vae(512, List.of(32, 64, 128, 128), 1, SD_SCALING, false));
@@ -73,8 +75,8 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
     private static FamilyPreset sd21(Scale scale) {
         return switch (scale) {
             case TINY -> new FamilyPreset(clip(TINY_VOCAB, 32, 2, 4, "gelu", 32, false, false), null,
-                    sdUnet(96, List.of(32, 32, 64, 64), 1, 32, List.of(2, 2, 4, 4), true, true),
-                    vae(768, List.of(32, 32, 64, 64), 1, SD_SCALING, false));
+                    sdUnet(TINY_SAMPLE, List.of(32, 32, 64, 64), 1, 32, List.of(2, 2, 4, 4), true, true),
+                    vae(TINY_SAMPLE * 8, List.of(32, 32, 64, 64), 1, SD_SCALING, false));
             case SMALL -> new FamilyPreset(clip(CLIP_VOCAB, 128, 4, 4, "gelu", 128, false, false), null,
                     sdUnet(96, List.of(32, 64, 128, 128), 1, 128, List.of(1, 2, 4, 4), true, true),
                     vae(768, List.of(32, 64, 128, 128), 1, SD_SCALING, false));
@@ -88,15 +90,15 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
         return switch (scale) {
             case TINY -> new FamilyPreset(clip(TINY_VOCAB, 32, 2, 4, "quick_gelu", 32, false, true),
                     clip(TINY_VOCAB, 32, 2, 4, "gelu", 32, true, true),
-                    xlUnet(List.of(32, 64, 64), 1, 64, List.of(2, 4, 4), List.of(1, 1, 2), 8, 32),
-                    vae(1024, List.of(32, 32, 64, 64), 1, SDXL_SCALING, true));
+                    xlUnet(TINY_SAMPLE, List.of(32, 64, 64), 1, 64, List.of(2, 4, 4), List.of(1, 1, 2), 8, 32),
+                    vae(TINY_SAMPLE * 8, List.of(32, 32, 64, 64), 1, SDXL_SCALING, true));
             case SMALL -> new FamilyPreset(clip(CLIP_VOCAB, 128, 4, 4, "quick_gelu", 128, false, true),
                     clip(CLIP_VOCAB, 128, 4, 4, "gelu", 128, true, true),
-                    xlUnet(List.of(32, 64, 128), 1, 256, List.of(1, 2, 4), List.of(1, 2, 4), 32, 128),
+                    xlUnet(128, List.of(32, 64, 128), 1, 256, List.of(1, 2, 4), List.of(1, 2, 4), 32, 128),
                     vae(1024, List.of(32, 64, 128, 128), 1, SDXL_SCALING, true));
             case FULL -> new FamilyPreset(clip(CLIP_VOCAB, 768, 12, 12, "quick_gelu", 768, false, true),
                     clip(CLIP_VOCAB, 1280, 32, 20, "gelu", 1280, true, true),
-                    xlUnet(List.of(320, 640, 1280), 2, 2048, List.of(5, 10, 20), List.of(1, 2, 10), 256, 1280),
+                    xlUnet(128, List.of(320, 640, 1280), 2, 2048, List.of(5, 10, 20), List.of(1, 2, 10), 256, 1280),
                     vae(1024, List.of(128, 256, 512, 512), 2, SDXL_SCALING, true));
         };
     }
@@ -116,12 +118,12 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
                 SEQUENCE);
     }
 
-    private static UNetConfig xlUnet(List<Integer> channels, int layersPerBlock, int crossDim, List<Integer> heads,
-                                     List<Integer> depths, int timeEmbedDim, int textEmbedsDim) {
+    private static UNetConfig xlUnet(int sampleSize, List<Integer> channels, int layersPerBlock, int crossDim,
+                                     List<Integer> heads, List<Integer> depths, int timeEmbedDim, int textEmbedsDim) {
         List<String> down = new ArrayList<>();
         down.add(UNetConfig.PLAIN_DOWN);
         down.addAll(Collections.nCopies(channels.size() - 1, UNetConfig.CROSS_DOWN));
-        return new UNetConfig(128, 4, 4, channels, down, mirror(down), layersPerBlock, crossDim, heads, depths,
+        return new UNetConfig(sampleSize, 4, 4, channels, down, mirror(down), layersPerBlock, crossDim, heads, depths,
                 true, false, 32, 1e-5, timeEmbedDim, textEmbedsDim, SEQUENCE);
     }
 

@@ -26,9 +26,9 @@ class ModelFolderTest {
         assertThat(sd21.family()).isEqualTo(ModelFamily.SD21);
         assertThat(sdxl.family()).isEqualTo(ModelFamily.SDXL);
         assertThat(sd15.vaeScaleFactor()).isEqualTo(8);
-        assertThat(sd15.defaultImageSize()).isEqualTo(512);
-        assertThat(sd21.defaultImageSize()).isEqualTo(768);
-        assertThat(sdxl.defaultImageSize()).isEqualTo(1024);
+        assertThat(sd15.defaultImageSize()).as("tiny models default to 256 px").isEqualTo(256);
+        assertThat(sd21.defaultImageSize()).isEqualTo(256);
+        assertThat(sdxl.defaultImageSize()).isEqualTo(256);
         assertThat(sdxl.forceZerosForEmptyPrompt()).isTrue();
         assertThat(new SdAdapterProvider().supports(sd21.directory())).isTrue();
     }

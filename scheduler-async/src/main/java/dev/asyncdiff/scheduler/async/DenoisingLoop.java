@@ -216,6 +216,9 @@ final class DenoisingLoop {
                 }
             }
         }
+        // A future may complete while an interrupt is being delivered: get() then returns normally
+        // with the interrupt flag set again.
+        interrupted |= Thread.currentThread().isInterrupted();
         if (failure == null && !interrupted) {
             return results;
         }
