@@ -17,6 +17,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -26,8 +27,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * JMH: the time of one guided denoising step of a synthetic SD 2.1 UNet (tiny by default) under a
- * strategy configuration. Run with
+ * JMH: the time per guided denoising step of a synthetic SD 2.1 UNet (tiny by default) under a
+ * strategy configuration, measured over loops of {@value #STEPS} steps (the first of which is the
+ * sequential warm-up step of the asynchronous configurations). Run with
  * {@code java -cp "bench/target/classes:$(cat bench/target/classpath.txt)" org.openjdk.jmh.Main StepBenchmark}.
  */
 @State(Scope.Benchmark)
@@ -37,6 +39,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 3)
 @Fork(1)
 public class StepBenchmark {
+    /** Steps per measured loop. */
+    public static final int STEPS = 10;
+
     @Param({"sequential", "sequential-t2", "n2s1"})
     public String config;
 
@@ -56,8 +61,9 @@ public class StepBenchmark {
     }
 
     @Benchmark
+    @OperationsPerInvocation(STEPS)
     public void step() {
-        prepared.denoise(1);
+        prepared.denoise(STEPS);
     }
 
     @TearDown(Level.Trial)
