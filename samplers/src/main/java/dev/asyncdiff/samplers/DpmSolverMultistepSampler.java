@@ -242,19 +242,10 @@ public final class DpmSolverMultistepSampler implements NoiseScheduler {
         double alphaT = alphaOf(sigma);
         double sigmaT = sigmaTOf(sigma);
         if (dataPrediction) {
-            float[] x0 = switch (predictionType) {
-                case "epsilon" -> ScheduleMath.combine(1 / alphaT, x, -sigmaT / alphaT, out);
-                case "sample" -> out;
-                case "v_prediction" -> ScheduleMath.combine(alphaT, x, -sigmaT, out);
-                default -> ScheduleMath.combine(1, x, -sigma, out);
-            };
+            float[] x0 = ScheduleMath.x0FromOutput(predictionType, out, x, alphaT, sigmaT, sigma);
             return thresholding ? ScheduleMath.threshold(x0, shape, thresholdingRatio, sampleMaxValue) : x0;
         }
-        float[] eps = switch (predictionType) {
-            case "epsilon" -> out;
-            case "sample" -> ScheduleMath.combine(1 / sigmaT, x, -alphaT / sigmaT, out);
-            default -> ScheduleMath.combine(alphaT, out, sigmaT, x);
-        };
+        float[] eps = ScheduleMath.epsFromOutput(predictionType, out, x, alphaT, sigmaT);
         if (thresholding) {
             float[] x0 = ScheduleMath.threshold(ScheduleMath.combine(1 / alphaT, x, -sigmaT / alphaT, eps), shape,
                     thresholdingRatio, sampleMaxValue);

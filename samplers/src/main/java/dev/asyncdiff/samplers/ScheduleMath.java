@@ -475,6 +475,29 @@ final class ScheduleMath {
         return flow ? sigma : sigma / Math.sqrt(sigma * sigma + 1);
     }
 
+    /**
+     * The predicted clean sample x0 from a model output of {@code predictionType} (epsilon, sample,
+     * v_prediction; otherwise flow velocity) at signal scale α_t, noise scale σ_t and sigma σ.
+     */
+    static float[] x0FromOutput(String predictionType, float[] out, float[] x, double alphaT, double sigmaT,
+                                double sigma) {
+        return switch (predictionType) {
+            case "epsilon" -> combine(1 / alphaT, x, -sigmaT / alphaT, out);
+            case "sample" -> out;
+            case "v_prediction" -> combine(alphaT, x, -sigmaT, out);
+            default -> combine(1, x, -sigma, out);
+        };
+    }
+
+    /** The predicted noise ε from a model output of {@code predictionType} at scales α_t and σ_t. */
+    static float[] epsFromOutput(String predictionType, float[] out, float[] x, double alphaT, double sigmaT) {
+        return switch (predictionType) {
+            case "epsilon" -> out;
+            case "sample" -> combine(1 / sigmaT, x, -alphaT / sigmaT, out);
+            default -> combine(alphaT, out, sigmaT, x);
+        };
+    }
+
     /** The half log-SNR λ_t = log α_t − log σ_t of a sigma. */
     static double lambdaOfSigma(double sigma, boolean flow) {
         return Math.log(alphaOfSigma(sigma, flow)) - Math.log(noiseOfSigma(sigma, flow));

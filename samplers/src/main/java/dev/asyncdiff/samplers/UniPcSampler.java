@@ -215,19 +215,10 @@ public final class UniPcSampler implements NoiseScheduler {
         double alphaT = alphaOf(sigma);
         double sigmaT = sigmaTOf(sigma);
         if (predictX0) {
-            float[] x0 = switch (predictionType) {
-                case "epsilon" -> ScheduleMath.combine(1 / alphaT, x, -sigmaT / alphaT, out);
-                case "sample" -> out;
-                case "v_prediction" -> ScheduleMath.combine(alphaT, x, -sigmaT, out);
-                default -> ScheduleMath.combine(1, x, -sigma, out);
-            };
+            float[] x0 = ScheduleMath.x0FromOutput(predictionType, out, x, alphaT, sigmaT, sigma);
             return thresholding ? ScheduleMath.threshold(x0, shape, thresholdingRatio, sampleMaxValue) : x0;
         }
-        return switch (predictionType) {
-            case "epsilon" -> out;
-            case "sample" -> ScheduleMath.combine(1 / sigmaT, x, -alphaT / sigmaT, out);
-            default -> ScheduleMath.combine(alphaT, out, sigmaT, x);
-        };
+        return ScheduleMath.epsFromOutput(predictionType, out, x, alphaT, sigmaT);
     }
 
     @Override

@@ -73,11 +73,11 @@ final class DenoisingLoop {
         Tensor latents = request.latents();
         boolean ownsLatents = false;
         List<NamedTensors> latest = null;
+        int shift = config.timeShift() ? 1 : 0;
         try {
             for (int k = 0; k < steps; k++) {
                 request.cancellation().throwIfCancelled();
                 boolean sequential = sequentialOnly || k < config.warmUp();
-                int shift = config.timeShift() ? 1 : 0;
                 List<Tensor> stepTensors = new ArrayList<>();
                 try {
                     Tensor modelInput = modelInput(request, latents, timesteps[k], stepTensors);

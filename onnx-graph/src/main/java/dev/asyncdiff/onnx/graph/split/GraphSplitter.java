@@ -15,12 +15,16 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -30,13 +34,14 @@ import org.slf4j.LoggerFactory;
  * Cuts an exported denoiser into N components by architecture, from the ONNX graph alone, and
  * caches the result on disk under (source hash, N, latent size, planner version).
  *
- * <p>Thread-safe: instances hold only their cache location; concurrent splits of the same model
+ * <p>Thread-safe: instances hold their cache location and remembered digests; concurrent splits of the same model
  * each write their own temporary folder and the last one to finish wins.
  */
 public final class GraphSplitter implements ComponentSplitter {
     private static final Logger LOG = LoggerFactory.getLogger(GraphSplitter.class);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private final Path cacheRoot;
+    private final Map<String, String> digests = new ConcurrentHashMap<>();
 
     /** A splitter caching under {@link #defaultCacheRoot()}. */
     public GraphSplitter() {
@@ -204,21 +209,47 @@ public final class GraphSplitter implements ComponentSplitter {
         }
     }
 
-    /** SHA-256 over the model file and every external data file it references, in name order. */
-    static String hash(OnnxModel model) {
-        TreeSet<String> dataFiles = new TreeSet<>();
+    /**
+     * SHA-256 over the model file and every external data file it references, in name order. Reading
+     * gigabytes of weights for every strategy a pipeline creates would be wasted, so a digest is
+     * remembered for as long as the files keep their identity, size and modification time.
+     */
+    String hash(OnnxModel model) {
+        TreeSet<String> locations = new TreeSet<>();
         model.graph().getInitializerList().stream().filter(OnnxModel::isExternal)
                 .forEach(t -> t.getExternalDataList().stream().filter(e -> e.getKey().equals("location"))
-                        .forEach(e -> dataFiles.add(e.getValue())));
+                        .forEach(e -> locations.add(e.getValue())));
+        List<Path> files = new ArrayList<>(List.of(model.file()));
+        for (String location : locations) {
+            Path path = model.directory().resolve(location);
+            if (!Files.isRegularFile(path)) {
+                throw new ModelNotFoundException(path, "external data file of " + model.file().getFileName());
+            }
+            files.add(path);
+        }
+        return digests.computeIfAbsent(fingerprint(files), key -> digest(files));
+    }
+
+    private static String fingerprint(List<Path> files) {
+        StringBuilder key = new StringBuilder();
+        try {
+            for (Path file : files) {
+                BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+                key.append(file.toAbsolutePath()).append('|').append(attributes.fileKey()).append('|')
+                        .append(attributes.size()).append('|')
+                        .append(attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS)).append('\n');
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + files + ": " + e, e);
+        }
+        return key.toString();
+    }
+
+    private static String digest(List<Path> files) {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            digestFile(digest, model.file());
-            for (String dataFile : dataFiles) {
-                Path path = model.directory().resolve(dataFile);
-                if (!Files.isRegularFile(path)) {
-                    throw new ModelNotFoundException(path, "external data file of " + model.file().getFileName());
-                }
-                digestFile(digest, path);
+            for (Path file : files) {
+                digestFile(digest, file);
             }
             return HexFormat.of().formatHex(digest.digest());
         } catch (NoSuchAlgorithmException e) {
