@@ -29,13 +29,13 @@ import picocli.CommandLine.TypeConversionException;
         versionProvider = VersionProvider.class,
         description = {
             "Writes a synthetic model folder: the family's real architecture with seeded random weights.",
-            "It holds model_index.json, scheduler, tokenizer(s), text encoder(s), unet, vae_encoder and vae_decoder."
+            "It holds model_index.json, scheduler, tokenizer(s), text encoder(s), unet (transformer for sd3), vae_encoder and vae_decoder."
         })
 final class SynthCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--family", required = true, converter = FamilyConverter.class, paramLabel = "sd15|sd21|sdxl",
+    @Option(names = "--family", required = true, converter = FamilyConverter.class, paramLabel = "sd15|sd21|sdxl|sd3",
             description = "Model family.")
     Family family;
 

@@ -36,14 +36,29 @@ class SynthCommandTest {
     }
 
     @Test
+    void writesAnSd3FolderWithTheTransformerAndThreeTextEncoders() throws IOException {
+        Path out = dir.resolve("sd3");
+        CliRun run = CliRun.of("synth", "--family", "sd3", "--scale", "tiny", "--tokenizer", "bpe", "--out",
+                out.toString());
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.outLines().get(0)).startsWith("Wrote sd3 tiny fp32 model folder");
+        assertThat(run.outLines().get(2)).contains("text_encoder_3 ").contains("transformer ").doesNotContain("unet");
+        assertThat(new ObjectMapper().readTree(out.resolve("model_index.json").toFile()).get("_class_name").asText())
+                .isEqualTo("StableDiffusion3Pipeline");
+        assertThat(out.resolve("transformer/model.onnx")).isRegularFile();
+        assertThat(out.resolve("tokenizer_3/spiece.model")).isRegularFile();
+    }
+
+    @Test
     void unknownFamilyIsAUsageErrorListingTheFamilies() {
-        CliRun run = CliRun.of("synth", "--family", "sd3", "--scale", "tiny", "--out", dir.resolve("x").toString());
+        CliRun run = CliRun.of("synth", "--family", "sd4", "--scale", "tiny", "--out", dir.resolve("x").toString());
 
         assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(run.out()).isEmpty();
         assertThat(run.errLines()).hasSize(1);
-        assertThat(run.err()).startsWith("asyncdiff: error: ").contains("--family").contains("'sd3'")
-                .contains("sd15").contains("sd21").contains("sdxl");
+        assertThat(run.err()).startsWith("asyncdiff: error: ").contains("--family").contains("'sd4'")
+                .contains("sd15").contains("sd21").contains("sdxl").contains("sd3");
         assertThat(dir.resolve("x")).doesNotExist();
     }
 

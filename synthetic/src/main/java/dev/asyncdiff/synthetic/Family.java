@@ -10,7 +10,12 @@ public enum Family {
     /** Stable Diffusion 2.1: OpenCLIP ViT-H text encoder, 64-dim heads, linear projections, v-prediction. */
     SD21("sd21"),
     /** Stable Diffusion XL: two text encoders, 3-level UNet with add_embedding and deep transformer blocks. */
-    SDXL("sdxl");
+    SDXL("sdxl"),
+    /**
+     * Stable Diffusion 3 Medium: CLIP-L, CLIP-G and a T5 encoder, an MMDiT transformer (joint attention
+     * over image and text tokens) instead of a UNet, a 16-channel VAE and flow matching.
+     */
+    SD3("sd3");
 
     private final String cliName;
 
@@ -23,8 +28,13 @@ public enum Family {
         return cliName;
     }
 
+    /** Whether the denoiser is a transformer ({@code transformer/}) rather than a UNet ({@code unet/}). */
+    public boolean hasTransformer() {
+        return this == SD3;
+    }
+
     /**
-     * Parses {@code sd15}, {@code sd21} or {@code sdxl}, case-insensitively.
+     * Parses {@code sd15}, {@code sd21}, {@code sdxl} or {@code sd3}, case-insensitively.
      *
      * @throws IllegalArgumentException naming the accepted names when {@code name} is none of them
      */

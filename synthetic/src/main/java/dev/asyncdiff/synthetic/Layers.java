@@ -184,6 +184,35 @@ public final class Layers {
         }
     }
 
+    /**
+     * {@code torch.nn.LayerNorm(dim, elementwise_affine=False)} over the last axis in scope {@code name}:
+     * no parameters, so scale and bias are constants, as torch exports them.
+     */
+    public String plainLayerNorm(String name, String x, int dim, double eps) {
+        try (GraphBuilder.Scope s = scope(name)) {
+            String ones = constant(dtype, new long[] {dim}, Weights.filled(dtype, new long[] {dim}, 1f).get());
+            String zeros = constant(dtype, new long[] {dim}, Weights.filled(dtype, new long[] {dim}, 0f).get());
+            return op("LayerNormalization", List.of(x, ones, zeros), Attr.i("axis", -1), Attr.f("epsilon", (float) eps));
+        }
+    }
+
+    /**
+     * T5's {@code T5LayerNorm} in scope {@code name}: a root-mean-square norm without centring or bias,
+     * {@code weight * x / sqrt(mean(x^2) + eps)}, computed in float32 as transformers does.
+     */
+    public String rmsNorm(String name, String x, int dim, double eps) {
+        try (GraphBuilder.Scope s = scope(name)) {
+            String wide = dtype == DType.FP32 ? x : op("Cast", List.of(x), Attr.i("to", UNetGraph.onnxType(DType.FP32)));
+            String variance = op("ReduceMean", List.of(mul(wide, wide)), Attr.ints("axes", -1), Attr.i("keepdims", 1));
+            String rms = op("Sqrt", List.of(add(variance, graph.constantScalar((float) eps, DType.FP32))));
+            String normed = op("Div", List.of(wide, rms));
+            if (dtype != DType.FP32) {
+                normed = op("Cast", List.of(normed), Attr.i("to", UNetGraph.onnxType(dtype)));
+            }
+            return mul(filledParameter("weight", new long[] {dim}, 1f), normed);
+        }
+    }
+
     /** SiLU, {@code x * sigmoid(x)}, in scope {@code name}. */
     public String silu(String name, String x) {
         try (GraphBuilder.Scope s = scope(name)) {
@@ -197,6 +226,17 @@ public final class Layers {
         return mul(mul(x, add(erf, scalar(1f))), scalar(0.5f));
     }
 
+    /**
+     * GELU's tanh approximation ({@code approximate="tanh"}, transformers' {@code gelu_new}) in the
+     * current scope: {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}, decomposed as an opset-17
+     * export writes it.
+     */
+    public String geluTanh(String x) {
+        String cube = mul(mul(x, x), x);
+        String inner = mul(add(x, mul(cube, scalar(0.044715f))), scalar((float) Math.sqrt(2 / Math.PI)));
+        return mul(mul(x, scalar(0.5f)), add(op("Tanh", List.of(inner)), scalar(1f)));
+    }
+
     /** CLIP's quick GELU, {@code x * sigmoid(1.702 x)}, in the current scope. */
     public String quickGelu(String x) {
         return mul(x, op("Sigmoid", List.of(mul(x, scalar(1.702f)))));
@@ -207,11 +247,22 @@ public final class Layers {
      * in the current scope, with an optional additive {@code mask} (broadcast over the scores).
      */
     public String attention(String q, String k, String v, int heads, int headDim, String mask) {
+        return attention(q, k, v, heads, headDim, mask, (float) (1.0 / Math.sqrt(headDim)));
+    }
+
+    /**
+     * {@link #attention(String, String, String, int, int, String)} with the scores multiplied by
+     * {@code scale} instead of {@code 1/sqrt(headDim)}; T5 does not scale (1), and then no Mul is written.
+     */
+    public String attention(String q, String k, String v, int heads, int headDim, String mask, float scale) {
         String split = longs(0, 0, heads, headDim);
         String queries = op("Transpose", List.of(op("Reshape", List.of(q, split))), Attr.ints("perm", 0, 2, 1, 3));
         String keys = op("Transpose", List.of(op("Reshape", List.of(k, split))), Attr.ints("perm", 0, 2, 3, 1));
         String values = op("Transpose", List.of(op("Reshape", List.of(v, split))), Attr.ints("perm", 0, 2, 1, 3));
-        String scores = mul(op("MatMul", List.of(queries, keys)), scalar((float) (1.0 / Math.sqrt(headDim))));
+        String scores = op("MatMul", List.of(queries, keys));
+        if (scale != 1f) {
+            scores = mul(scores, scalar(scale));
+        }
         if (mask != null) {
             scores = add(scores, mask);
         }

@@ -7,7 +7,7 @@ import java.util.Map;
 
 /**
  * The {@code model_index.json} of a synthetic folder. {@code _class_name} is the diffusers pipeline
- * ({@code StableDiffusionPipeline} or {@code StableDiffusionXLPipeline}) and
+ * ({@code StableDiffusionPipeline}, {@code StableDiffusionXLPipeline} or {@code StableDiffusion3Pipeline}) and
  * {@code _diffusers_version} the one the family's published index names. Unlike the PyTorch layout,
  * every component entry names a folder that exists: the exported layout has {@code vae_encoder} and
  * {@code vae_decoder} (both {@code AutoencoderKL} halves) instead of {@code vae}; the safety checker
@@ -19,15 +19,22 @@ public final class PipelineIndex {
 
     /** The pipeline class name of {@code family}. */
     public static String pipelineClass(Family family) {
-        return family == Family.SDXL ? "StableDiffusionXLPipeline" : "StableDiffusionPipeline";
+        return switch (family) {
+            case SD15, SD21 -> "StableDiffusionPipeline";
+            case SDXL -> "StableDiffusionXLPipeline";
+            case SD3 -> "StableDiffusion3Pipeline";
+        };
     }
 
     /** The component folders of {@code family}, in the order {@code model_index.json} lists them. */
     public static List<String> components(Family family) {
-        return family == Family.SDXL
-                ? List.of("scheduler", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "unet",
-                        "vae_decoder", "vae_encoder")
-                : List.of("scheduler", "text_encoder", "tokenizer", "unet", "vae_decoder", "vae_encoder");
+        return switch (family) {
+            case SD15, SD21 -> List.of("scheduler", "text_encoder", "tokenizer", "unet", "vae_decoder", "vae_encoder");
+            case SDXL -> List.of("scheduler", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "unet",
+                    "vae_decoder", "vae_encoder");
+            case SD3 -> List.of("scheduler", "text_encoder", "text_encoder_2", "text_encoder_3", "tokenizer",
+                    "tokenizer_2", "tokenizer_3", "transformer", "vae_decoder", "vae_encoder");
+        };
     }
 
     /** The content of {@code model_index.json} for {@code family}. */
@@ -38,7 +45,11 @@ public final class PipelineIndex {
             case SD15 -> "0.6.0";
             case SD21 -> "0.10.0.dev0";
             case SDXL -> "0.19.0.dev0";
+            case SD3 -> "0.29.0.dev0";
         });
+        if (family == Family.SD3) {
+            return sd3(index);
+        }
         if (family == Family.SDXL) {
             index.put("force_zeros_for_empty_prompt", true);
             index.put("add_watermarker", null);
@@ -57,6 +68,21 @@ public final class PipelineIndex {
             index.put("tokenizer_2", List.of("transformers", "CLIPTokenizer"));
         }
         index.put("unet", List.of("diffusers", "UNet2DConditionModel"));
+        index.put("vae_decoder", List.of("diffusers", "AutoencoderKL"));
+        index.put("vae_encoder", List.of("diffusers", "AutoencoderKL"));
+        return index;
+    }
+
+    /** SD 3: both CLIP encoders with projection, T5's encoder and tokenizer, the transformer. */
+    private static Map<String, Object> sd3(Map<String, Object> index) {
+        index.put("scheduler", List.of("diffusers", (String) SchedulerConfigs.of(Family.SD3).get("_class_name")));
+        index.put("text_encoder", List.of("transformers", "CLIPTextModelWithProjection"));
+        index.put("text_encoder_2", List.of("transformers", "CLIPTextModelWithProjection"));
+        index.put("text_encoder_3", List.of("transformers", "T5EncoderModel"));
+        index.put("tokenizer", List.of("transformers", "CLIPTokenizer"));
+        index.put("tokenizer_2", List.of("transformers", "CLIPTokenizer"));
+        index.put("tokenizer_3", List.of("transformers", "T5TokenizerFast"));
+        index.put("transformer", List.of("diffusers", "SD3Transformer2DModel"));
         index.put("vae_decoder", List.of("diffusers", "AutoencoderKL"));
         index.put("vae_encoder", List.of("diffusers", "AutoencoderKL"));
         return index;

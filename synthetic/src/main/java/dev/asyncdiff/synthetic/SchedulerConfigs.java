@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * The {@code scheduler/scheduler_config.json} each family ships with: SD 1.5's PNDM (PLMS only,
  * {@code steps_offset} 1), SD 2.1's DDIM with v-prediction and SDXL's Euler discrete with
- * {@code leading} timestep spacing. Keys and values follow the published files; SD 1.5's file
+ * {@code leading} timestep spacing, SD 3's flow-matching Euler with shift 3. Keys and values follow the published files; SD 1.5's file
  * (diffusers 0.6.0) predates {@code prediction_type}, which is added with its default
  * {@code epsilon} so that readers need not know that default.
  */
@@ -61,6 +61,12 @@ public final class SchedulerConfigs {
                 config.put("timestep_spacing", "leading");
                 config.put("trained_betas", null);
                 config.put("use_karras_sigmas", false);
+            }
+            case SD3 -> {
+                config.put("_class_name", "FlowMatchEulerDiscreteScheduler");
+                config.put("_diffusers_version", "0.29.0.dev0");
+                config.put("num_train_timesteps", 1000);
+                config.put("shift", new BigDecimal("3.0"));
             }
             default -> throw new IllegalArgumentException("no scheduler config for family " + family);
         }

@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * ONNX: {@code model_index.json}, {@code scheduler/}, {@code tokenizer/} (and {@code tokenizer_2/}),
  * {@code text_encoder/} (and {@code text_encoder_2/}), {@code unet/}, {@code vae_encoder/} and
  * {@code vae_decoder/}, each model folder with {@code config.json} and {@code model.onnx} (the UNet
- * with {@code model.onnx_data} when its weights go external).
+ * with {@code model.onnx_data} when its weights go external). SD 3 folders have
+ * {@code text_encoder_3/} and {@code tokenizer_3/} (T5) too, and {@code transformer/} instead of
+ * {@code unet/}; the denoiser's weights follow {@code unetPolicy} either way.
  *
  * <p>The folder is assembled under a temporary name beside {@code outDir} and renamed into place
  * once complete ({@code model_index.json} last), so a failure never leaves a folder that looks
@@ -105,6 +107,10 @@ public final class SyntheticModels {
         checkReplaceable(target);
         BpeVocabulary vocabulary = tokenizer.vocabulary();
         FamilyPreset preset = FamilyPreset.of(family, scale).withVocabSize(vocabulary.size());
+        if (preset.textEncoder3() != null) {
+            // like T5 itself, whose embedding (32,128 rows) is larger than its tokenizer (32,100)
+            preset = preset.withT5VocabSize(Math.max(preset.textEncoder3().vocabSize(), UnigramVocabulary.small().size()));
+        }
         Path staging = createStaging(target);
         try {
             Map<String, Long> parameters = writeComponents(staging, family, preset, dtype, new Weights(seed),
@@ -138,8 +144,18 @@ public final class SyntheticModels {
                     ClipTextEncoderGraph.build(preset.textEncoder2(), weights, dtype), ExternalDataPolicy.AUTO,
                     parameters);
         }
-        writeModel(dir, "unet", preset.unet().toDiffusersConfig(), UNetGraph.build(preset.unet(), weights, dtype),
-                unetPolicy, parameters);
+        if (preset.textEncoder3() != null) {
+            T5TokenizerFiles.write(folder(dir, "tokenizer_3"), UnigramVocabulary.small());
+            writeModel(dir, "text_encoder_3", preset.textEncoder3().toDiffusersConfig(),
+                    T5EncoderGraph.build(preset.textEncoder3(), weights, dtype), ExternalDataPolicy.AUTO, parameters);
+        }
+        if (preset.transformer() != null) {
+            writeModel(dir, "transformer", preset.transformer().toDiffusersConfig(),
+                    Sd3TransformerGraph.build(preset.transformer(), weights, dtype), unetPolicy, parameters);
+        } else {
+            writeModel(dir, "unet", preset.unet().toDiffusersConfig(), UNetGraph.build(preset.unet(), weights, dtype),
+                    unetPolicy, parameters);
+        }
         writeModel(dir, "vae_encoder", preset.vae().toDiffusersConfig(),
                 VaeGraphs.encoder(preset.vae(), weights, dtype), ExternalDataPolicy.AUTO, parameters);
         writeModel(dir, "vae_decoder", preset.vae().toDiffusersConfig(),

@@ -8,7 +8,7 @@ import java.util.List;
  * The ONNX graphs of a diffusers {@code AutoencoderKL}'s two halves as the standard export lays
  * them out: the encoder with {@code quant_conv} ({@code sample} to {@code latent_parameters}, the
  * mean and log-variance of the latent distribution) and the decoder with {@code post_quant_conv}
- * ({@code latent_sample} to {@code sample}). Parameters are named as in diffusers
+ * ({@code latent_sample} to {@code sample}); SD 3's VAE has neither quant conv. Parameters are named as in diffusers
  * ({@code encoder.down_blocks.0.resnets.0.conv1.weight}, {@code post_quant_conv.weight}).
  */
 @SuppressWarnings("try") // scopes are opened for their names; the body never touches the guard
@@ -51,9 +51,9 @@ public final class VaeGraphs {
             }
             h = midBlock(nn, h, current, groups);
             h = nn.silu("conv_act", nn.groupNorm("conv_norm_out", h, current, groups, EPS));
-            h = nn.conv("conv_out", h, current, moments, 3, 1, 1, 1);
+            h = nn.conv("conv_out", h, current, moments, 3, 1, 1, 1, cfg.quantConv() ? null : "latent_parameters");
         }
-        String out = nn.conv("quant_conv", h, moments, moments, 1, 1, 0, 1, "latent_parameters");
+        String out = cfg.quantConv() ? nn.conv("quant_conv", h, moments, moments, 1, 1, 0, 1, "latent_parameters") : h;
         graph.output(out, dtype, "batch", moments, "latent_height", "latent_width");
         return graph;
     }
@@ -72,7 +72,9 @@ public final class VaeGraphs {
         int levels = channels.size();
         int latent = cfg.latentChannels();
         String h = graph.input("latent_sample", dtype, "batch", latent, "height", "width");
-        h = nn.conv("post_quant_conv", h, latent, latent, 1, 1, 0, 1);
+        if (cfg.quantConv()) {
+            h = nn.conv("post_quant_conv", h, latent, latent, 1, 1, 0, 1);
+        }
         String out;
         try (GraphBuilder.Scope d = nn.scope("decoder")) {
             int current = channels.get(levels - 1);

@@ -69,7 +69,7 @@ class ConfigFilesTest {
 
     @Test
     void modelIndexNamesEveryFolderOfTheFamily() throws IOException {
-        for (Family family : Family.values()) {
+        for (Family family : new Family[] {Family.SD15, Family.SD21, Family.SDXL}) {
             Map<String, Object> index = PipelineIndex.of(family);
             Path file = dir.resolve(family.cliName() + ".json");
             Json.write(file, index);

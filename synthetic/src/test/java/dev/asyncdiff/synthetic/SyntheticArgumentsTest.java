@@ -21,8 +21,8 @@ class SyntheticArgumentsTest {
 
     @Test
     void unknownFamilyScaleAndDtypeListTheValidValues() {
-        assertThatThrownBy(() -> Family.parse("sd3")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'sd3'").hasMessageContaining("sd15").hasMessageContaining("sd21")
+        assertThatThrownBy(() -> Family.parse("sd4")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'sd4'").hasMessageContaining("sd15").hasMessageContaining("sd21")
                 .hasMessageContaining("sdxl");
         assertThatThrownBy(() -> Scale.parse("huge")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'huge'").hasMessageContaining("tiny").hasMessageContaining("full");
