@@ -10,7 +10,9 @@ public enum ModelFamily {
     /** Stable Diffusion 2.x: one OpenCLIP ViT-H text encoder (width 1024), v-prediction at 768 px. */
     SD21("sd21", "Stable Diffusion 2.x", 768, 7.5),
     /** Stable Diffusion XL: two text encoders, pooled text embeddings and size conditioning. */
-    SDXL("sdxl", "Stable Diffusion XL", 1024, 5.0);
+    SDXL("sdxl", "Stable Diffusion XL", 1024, 5.0),
+    /** Stable Diffusion 3: CLIP-L, CLIP-G and T5, an MMDiT transformer, flow matching (see {@link Sd3Pipeline}). */
+    SD3("sd3", "Stable Diffusion 3", 1024, 7.0);
 
     private final String id;
     private final String displayName;
@@ -39,7 +41,7 @@ public enum ModelFamily {
         return defaultImageSize;
     }
 
-    /** diffusers' default guidance scale for the family (7.5, or 5.0 for XL). */
+    /** diffusers' default guidance scale for the family (7.5, 5.0 for XL, 7.0 for SD 3). */
     public double defaultGuidance() {
         return defaultGuidance;
     }
@@ -50,7 +52,7 @@ public enum ModelFamily {
     }
 
     /**
-     * Parses {@code sd15}, {@code sd21} or {@code sdxl}, case-insensitively.
+     * Parses {@code sd15}, {@code sd21}, {@code sdxl} or {@code sd3}, case-insensitively.
      *
      * @throws IllegalArgumentException naming the accepted names
      */

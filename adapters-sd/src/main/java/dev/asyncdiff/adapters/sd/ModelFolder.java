@@ -30,7 +30,8 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
     public static final String MODEL_INDEX = "model_index.json";
     /** The {@code _class_name}s accepted (a leading {@code ORT} or {@code Onnx} is ignored). */
     public static final Set<String> PIPELINE_CLASSES = Set.of("StableDiffusionPipeline",
-            "StableDiffusionImg2ImgPipeline", "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline");
+            "StableDiffusionImg2ImgPipeline", "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline",
+            "StableDiffusion3Pipeline", "StableDiffusion3Img2ImgPipeline");
     private static final String MODEL_FILE = "model.onnx";
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -59,6 +60,9 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
                     + "pipeline; expected one of " + PIPELINE_CLASSES.stream().sorted().toList());
         }
         boolean xl = normalized.startsWith("StableDiffusionXL");
+        if (normalized.startsWith("StableDiffusion3")) {
+            return openSd3(directory, className, index);
+        }
         List<String> missing = new ArrayList<>();
         for (String required : requiredFiles(xl)) {
             if (!Files.isRegularFile(directory.resolve(required))) {
@@ -99,6 +103,42 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
         }
         files.addAll(List.of("unet/" + MODEL_FILE, "vae_decoder/" + MODEL_FILE));
         return files;
+    }
+
+    /**
+     * An SD 3 folder: two CLIP tokenizers and encoders, the transformer and the VAE decoder;
+     * {@code text_encoder_3} is optional (diffusers then conditions on zeros) but, when present,
+     * needs its {@code tokenizer_3}.
+     */
+    private static ModelFolder openSd3(Path directory, String className, JsonNode index) {
+        List<String> missing = new ArrayList<>();
+        for (String required : sd3RequiredFiles()) {
+            if (!Files.isRegularFile(directory.resolve(required))) {
+                missing.add(required);
+            }
+        }
+        if (Files.isRegularFile(directory.resolve("text_encoder_3/" + MODEL_FILE))
+                && !Files.isRegularFile(directory.resolve("tokenizer_3/tokenizer.json"))
+                && !Files.isRegularFile(directory.resolve("tokenizer_3/spiece.model"))) {
+            missing.add("tokenizer_3/tokenizer.json or tokenizer_3/spiece.model (text_encoder_3 needs its tokenizer)");
+        }
+        if (!missing.isEmpty()) {
+            throw new MalformedModelException(directory, "incomplete Stable Diffusion 3 folder (" + className
+                    + "): found " + found(directory) + "; missing " + String.join(", ", missing));
+        }
+        return new ModelFolder(directory, ModelFamily.SD3, className, index);
+    }
+
+    /** The files an SD 3 folder must hold, relative to it ({@code text_encoder_3} is optional). */
+    static List<String> sd3RequiredFiles() {
+        return List.of("scheduler/scheduler_config.json", "tokenizer/vocab.json", "tokenizer/merges.txt",
+                "text_encoder/" + MODEL_FILE, "tokenizer_2/vocab.json", "tokenizer_2/merges.txt",
+                "text_encoder_2/" + MODEL_FILE, "transformer/" + MODEL_FILE, "vae_decoder/" + MODEL_FILE);
+    }
+
+    /** Whether the folder has SD 3's T5 encoder. */
+    public boolean hasT5() {
+        return Files.isRegularFile(modelFile("text_encoder_3"));
     }
 
     private static ModelFamily sd1or2(Path directory) {
@@ -151,9 +191,9 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
         return channels.isArray() && !channels.isEmpty() ? 1 << (channels.size() - 1) : 8;
     }
 
-    /** The default image side: the UNet's {@code sample_size} times the VAE factor, else the family's. */
+    /** The default image side: the denoiser's {@code sample_size} times the VAE factor, else the family's. */
     public int defaultImageSize() {
-        JsonNode sample = config("unet").path("sample_size");
+        JsonNode sample = config(family == ModelFamily.SD3 ? "transformer" : "unet").path("sample_size");
         return sample.canConvertToInt() && sample.asInt() > 0 ? sample.asInt() * vaeScaleFactor()
                 : family.defaultImageSize();
     }

@@ -65,6 +65,10 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
     private boolean closed;
 
     private StableDiffusionPipeline(Builder builder, ModelFolder model) {
+        if (model.family() == ModelFamily.SD3) {
+            throw new IllegalArgumentException(model.directory() + " is a Stable Diffusion 3 folder; open it with "
+                    + "Sd3Pipeline");
+        }
         this.model = model;
         this.backend = builder.backend;
         this.ownsBackend = builder.ownsBackend;

@@ -1,0 +1,340 @@
+package dev.asyncdiff.adapters.sd;
+
+import dev.asyncdiff.adapters.sd.tokenizer.ClipTokenizer;
+import dev.asyncdiff.adapters.sd.tokenizer.T5Tokenizer;
+import dev.asyncdiff.api.AsyncConfig;
+import dev.asyncdiff.api.CancellationToken;
+import dev.asyncdiff.api.DenoiseRequest;
+import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.DiffusionPipeline;
+import dev.asyncdiff.api.MalformedModelException;
+import dev.asyncdiff.api.NamedTensors;
+import dev.asyncdiff.api.NoiseScheduler;
+import dev.asyncdiff.api.ParallelStrategy;
+import dev.asyncdiff.api.PipelineOutput;
+import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.api.TextToImageRequest;
+import dev.asyncdiff.onnx.graph.split.GraphSplitter;
+import dev.asyncdiff.samplers.Samplers;
+import dev.asyncdiff.spi.Backend;
+import dev.asyncdiff.spi.DenoiserSource;
+import dev.asyncdiff.spi.ProviderRegistry;
+import dev.asyncdiff.spi.StrategyContext;
+import dev.asyncdiff.spi.StrategyProvider;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Stable Diffusion 3 text-to-image pipeline over an exported folder, as diffusers'
+ * {@code StableDiffusion3Pipeline} runs it: {@link Sd3Conditioner}'s text states and pooled
+ * projections, Gaussian latents {@code [n, 16, H/8, W/8]} (not scaled: flow matching starts at
+ * sigma 1), the folder's FlowMatchEuler sampler with the transformer fed {@code t = sigma * 1000},
+ * classifier-free guidance on the {@code [negative; prompt]} batch, and the VAE decoder on
+ * {@code latents / scaling_factor + shift_factor}. Sizes must be multiples of 16 (the VAE's 8 times
+ * the patch size 2).
+ *
+ * <p>The transformer runs through a {@link ParallelStrategy}: {@code sequential} until
+ * {@link #setAsyncConfig} asks for AsyncDiff, whose components the splitter cuts between the
+ * transformer blocks. Text encoders and the VAE run on the first device.
+ *
+ * <p>Ownership: the pipeline owns its sessions and strategy; the backend is borrowed and stays the
+ * caller's, who closes it after the pipeline. Not thread-safe: one generation at a time.
+ */
+public final class Sd3Pipeline implements DiffusionPipeline {
+    /** Latent side is the image's over 8, and the transformer's patches are 2 latents wide. */
+    static final int SIZE_MULTIPLE = 16;
+    private static final Logger LOG = LoggerFactory.getLogger(Sd3Pipeline.class);
+    private static final long SAMPLER_RNG_SALT = 0x9E3779B97F4A7C15L;
+
+    private final ModelFolder model;
+    private final Backend backend;
+    private final List<Device> devices;
+    private final ProviderRegistry<StrategyProvider> strategies;
+    private final GraphSplitter splitter;
+    private final Sd3Conditioner conditioner;
+    private final Vae vae;
+    private AsyncConfig config = AsyncConfig.SEQUENTIAL;
+    private ParallelStrategy strategy;
+    private AsyncConfig strategyConfig;
+    private boolean closed;
+
+    private Sd3Pipeline(ModelFolder model, Backend backend, List<Device> devices, Path splitCache,
+                        int maxSequenceLength) {
+        this.model = model;
+        this.backend = backend;
+        this.devices = List.copyOf(devices);
+        this.strategies = ProviderRegistry.load("strategy", StrategyProvider.class, Sd3Pipeline.class.getClassLoader());
+        this.splitter = new GraphSplitter(splitCache != null ? splitCache : GraphSplitter.defaultCacheRoot());
+        Device first = this.devices.get(0);
+        int joint = model.config("transformer").path("joint_attention_dim").asInt(0);
+        if (joint <= 0) {
+            throw new MalformedModelException(model.directory().resolve("transformer/config.json"),
+                    "the transformer config names no positive joint_attention_dim");
+        }
+        List<AutoCloseable> loaded = new ArrayList<>();
+        try {
+            TextEncoder clipL = track(loaded, new TextEncoder(model.modelFile("text_encoder"),
+                    backend.load(model.modelFile("text_encoder"), first)));
+            TextEncoder clipG = track(loaded, new TextEncoder(model.modelFile("text_encoder_2"),
+                    backend.load(model.modelFile("text_encoder_2"), first)));
+            T5Tokenizer t5Tokenizer = null;
+            T5TextEncoder t5 = null;
+            if (model.hasT5()) {
+                t5Tokenizer = T5Tokenizer.load(model.directory().resolve("tokenizer_3"));
+                t5 = track(loaded, new T5TextEncoder(model.modelFile("text_encoder_3"),
+                        backend.load(model.modelFile("text_encoder_3"), first), joint));
+            } else {
+                LOG.info("{} has no text_encoder_3; conditioning on zeros in place of T5's states", model.directory());
+            }
+            this.conditioner = new Sd3Conditioner(ClipTokenizer.load(model.directory().resolve("tokenizer")), clipL,
+                    ClipTokenizer.load(model.directory().resolve("tokenizer_2")), clipG, t5Tokenizer, t5, joint,
+                    maxSequenceLength);
+            loaded.clear();
+            loaded.add(conditioner);
+            this.vae = new Vae(model, backend, first);
+        } catch (RuntimeException e) {
+            loaded.forEach(Sd3Pipeline::closeQuietly);
+            throw e;
+        }
+        LOG.info("opened sd3 pipeline {} on {}", model.directory(), devices);
+    }
+
+    /**
+     * Opens the SD 3 folder at {@code modelDir} with T5's default {@code max_sequence_length} 256.
+     *
+     * @see #open(Path, Backend, List, Path, int)
+     */
+    public static Sd3Pipeline open(Path modelDir, Backend backend, List<Device> devices, Path splitCache) {
+        return open(modelDir, backend, devices, splitCache, T5Tokenizer.DEFAULT_MAX_SEQUENCE_LENGTH);
+    }
+
+    /**
+     * Opens the SD 3 folder at {@code modelDir}; the caller closes the pipeline, then {@code backend}.
+     *
+     * @param devices    text encoders and VAE on the first; the transformer's components on as many as needed
+     * @param splitCache where splits are cached, or {@code null} for {@link GraphSplitter#defaultCacheRoot()}
+     * @throws IllegalArgumentException when the folder is not an SD 3 folder or no device is given
+     * @throws dev.asyncdiff.api.ModelNotFoundException  when the folder is missing
+     * @throws MalformedModelException when files are missing or a model breaks its contract
+     */
+    public static Sd3Pipeline open(Path modelDir, Backend backend, List<Device> devices, Path splitCache,
+                                   int maxSequenceLength) {
+        if (backend == null || devices == null || devices.isEmpty()) {
+            throw new IllegalArgumentException("an SD 3 pipeline needs a backend and at least one device");
+        }
+        ModelFolder model = ModelFolder.open(modelDir);
+        if (model.family() != ModelFamily.SD3) {
+            throw new IllegalArgumentException(modelDir + " is a " + model.family().displayName() + " folder ("
+                    + model.pipelineClass() + "), not Stable Diffusion 3");
+        }
+        return new Sd3Pipeline(model, backend, devices, splitCache, maxSequenceLength);
+    }
+
+    @Override
+    public String family() {
+        return ModelFamily.SD3.id();
+    }
+
+    @Override
+    public void setAsyncConfig(AsyncConfig newConfig) {
+        requireOpen();
+        if (newConfig == null) {
+            throw new IllegalArgumentException("async config must not be null; use AsyncConfig.SEQUENTIAL");
+        }
+        if (newConfig.devicesRequired() > devices.size()) {
+            throw new IllegalArgumentException("AsyncDiff with model_n " + newConfig.modelN() + " and stride "
+                    + newConfig.stride() + " needs " + newConfig.devicesRequired() + " devices, the pipeline has "
+                    + devices.size() + " " + devices);
+        }
+        this.config = newConfig;
+    }
+
+    @Override
+    public AsyncConfig asyncConfig() {
+        return config;
+    }
+
+    /** The strategy the configuration selects: {@code sequential} or {@code async}. */
+    public String strategyName() {
+        return config.modelN() == 1 && config.stride() == 1 && !config.timeShift() ? "sequential" : "async";
+    }
+
+    /**
+     * Runs one text-to-image generation.
+     *
+     * @throws IllegalArgumentException for an init image (image-to-image is not built for SD 3 yet),
+     *     a size that is not a multiple of 16, or an unknown sampler
+     * @throws java.util.concurrent.CancellationException when the request's token is cancelled
+     */
+    public GenerationResult generate(GenerationRequest request) {
+        Generated generated = produce(request);
+        List<BufferedImage> images = new ArrayList<>();
+        for (float[] chw : generated.pixels()) {
+            images.add(Images.fromTensorData(chw, 0, generated.height(), generated.width()));
+        }
+        return new GenerationResult(images, request.seed(), generated.steps(), generated.timings(),
+                generated.parameters());
+    }
+
+    /** As {@link StableDiffusionPipeline#run}: final latents and pixels in [0, 1]; the caller closes them. */
+    @Override
+    public PipelineOutput run(TextToImageRequest request) {
+        if (request == null) {
+            throw new IllegalArgumentException("a text-to-image request is required");
+        }
+        Generated generated = produce(GenerationRequest.builder(request.prompt())
+                .negativePrompt(request.negativePrompt()).steps(request.steps()).guidanceScale(request.guidanceScale())
+                .seed(request.seed()).size(request.width(), request.height()).build());
+        float[] chw = generated.pixels().get(0);
+        float[] unit = new float[chw.length];
+        for (int i = 0; i < chw.length; i++) {
+            unit[i] = Math.min(1f, Math.max(0f, chw[i] / 2f + 0.5f));
+        }
+        int factor = vae.scaleFactor();
+        Tensor latents = Tensor.ofFloats(generated.latents(), 1, vae.latentChannels(), generated.height() / factor,
+                generated.width() / factor);
+        return new PipelineOutput(latents, Tensor.ofFloats(unit, 1, 3, generated.height(), generated.width()));
+    }
+
+    private record Generated(float[] latents, List<float[]> pixels, int width, int height, int steps,
+                             PhaseTimings timings, List<String> parameters) {
+    }
+
+    private Generated produce(GenerationRequest request) {
+        requireOpen();
+        if (request.initImage() != null) {
+            throw new IllegalArgumentException("image-to-image is not built for Stable Diffusion 3 yet; "
+                    + "generate from text only");
+        }
+        int factor = vae.scaleFactor();
+        int width = request.width() > 0 ? request.width() : model.defaultImageSize();
+        int height = request.height() > 0 ? request.height() : model.defaultImageSize();
+        if (width <= 0 || height <= 0 || width % SIZE_MULTIPLE != 0 || height % SIZE_MULTIPLE != 0) {
+            throw new IllegalArgumentException("Stable Diffusion 3 needs width and height that are positive multiples"
+                    + " of " + SIZE_MULTIPLE + " (VAE factor 8 times patch size 2), got " + width + "x" + height);
+        }
+        double guidance = request.guidanceScale() != null ? request.guidanceScale()
+                : ModelFamily.SD3.defaultGuidance();
+        boolean guided = guidance > 1.0;
+        int batch = request.numImages();
+        CancellationToken cancellation = request.cancellation();
+        GenerationListener listener = request.listener();
+        NoiseScheduler scheduler = request.scheduler() == null ? Samplers.fromConfig(model.schedulerConfig())
+                : Samplers.fromConfig(model.schedulerConfig(), request.scheduler());
+        int latentHeight = height / factor;
+        int latentWidth = width / factor;
+        int channels = vae.latentChannels();
+        int perImage = channels * latentHeight * latentWidth;
+
+        cancellation.throwIfCancelled();
+        listener.onPhase(GenerationPhase.ENCODE_TEXT);
+        long start = System.nanoTime();
+        try (NamedTensors conditioning = conditioner.condition(request.prompt(), request.negativePrompt(), batch,
+                guided)) {
+            long textDone = System.nanoTime();
+            scheduler.setTimesteps(request.steps());
+            double[] timesteps = scheduler.timesteps();
+            float[] latents = LatentNoise.batch(request.seed(), batch, perImage);
+            cancellation.throwIfCancelled();
+            listener.onPhase(GenerationPhase.DENOISE);
+            float[] denoised;
+            try (Tensor in = Tensor.ofFloats(latents, batch, channels, latentHeight, latentWidth);
+                 Tensor out = strategy(latentHeight, latentWidth).denoise(new DenoiseRequest(scheduler, in,
+                         conditioning.asMap(), guidance, new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT),
+                         listener::onStep, cancellation, timesteps))) {
+                denoised = out.toFloatArray();
+            }
+            long denoiseDone = System.nanoTime();
+            listener.onPhase(GenerationPhase.DECODE);
+            List<float[]> pixels = new ArrayList<>(batch);
+            List<String> parameters = new ArrayList<>(batch);
+            for (int i = 0; i < batch; i++) {
+                cancellation.throwIfCancelled();
+                pixels.add(vae.decodeToTensorData(denoised, i * perImage, latentHeight, latentWidth));
+                parameters.add(parameters(request, guidance, width, height, request.seed() + i, timesteps.length));
+            }
+            long decodeDone = System.nanoTime();
+            PhaseTimings timings = new PhaseTimings(Duration.ofNanos(textDone - start), Duration.ZERO,
+                    Duration.ofNanos(denoiseDone - textDone), Duration.ofNanos(decodeDone - denoiseDone));
+            return new Generated(denoised, pixels, width, height, timesteps.length, timings, parameters);
+        }
+    }
+
+    private String parameters(GenerationRequest request, double guidance, int width, int height, long seed, int steps) {
+        StringBuilder text = new StringBuilder(request.prompt());
+        if (!request.negativePrompt().isEmpty()) {
+            text.append("\nNegative prompt: ").append(request.negativePrompt());
+        }
+        text.append(String.format(Locale.ROOT, "\nSteps: %d, Sampler: %s, CFG scale: %s, Seed: %d, Size: %dx%d, "
+                        + "Model: %s, Family: sd3, Strategy: %s", steps,
+                request.scheduler() != null ? request.scheduler() : "FlowMatchEulerDiscreteScheduler", guidance, seed,
+                width, height, model.directory().getFileName(), strategyName().equals("sequential") ? "sequential"
+                        : String.format(Locale.ROOT, "async (model_n %d, stride %d, warm-up %d, time shift %s)",
+                        config.modelN(), config.stride(), config.warmUp(), config.timeShift())));
+        return text.toString();
+    }
+
+    private ParallelStrategy strategy(int latentHeight, int latentWidth) {
+        if (strategy != null && config.equals(strategyConfig)) {
+            return strategy;
+        }
+        closeStrategy();
+        Path transformer = model.modelFile("transformer");
+        DenoiserSource source = parts -> splitter.components(transformer, parts, latentHeight, latentWidth);
+        AsyncConfig wanted = config;
+        strategy = strategies.get(strategyName()).create(new StrategyContext(wanted, source, backend,
+                devices.subList(0, wanted.devicesRequired())));
+        strategyConfig = wanted;
+        return strategy;
+    }
+
+    private void closeStrategy() {
+        if (strategy != null) {
+            ParallelStrategy old = strategy;
+            strategy = null;
+            strategyConfig = null;
+            old.close();
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("Sd3Pipeline for " + model.directory() + " is closed");
+        }
+    }
+
+    /** Closes the strategy, the text encoders and the VAE; idempotent. The backend stays open. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            closeStrategy();
+        } finally {
+            closeQuietly(conditioner);
+            closeQuietly(vae);
+        }
+    }
+
+    private static <T extends AutoCloseable> T track(List<AutoCloseable> loaded, T resource) {
+        loaded.add(resource);
+        return resource;
+    }
+
+    private static void closeQuietly(AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception e) {
+            LOG.warn("closing {} failed: {}", resource, e.toString());
+        }
+    }
+}

@@ -1,0 +1,129 @@
+package dev.asyncdiff.adapters.sd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.MalformedModelException;
+import dev.asyncdiff.api.PipelineOutput;
+import dev.asyncdiff.api.TextToImageRequest;
+import dev.asyncdiff.backend.onnx.OnnxBackend;
+import dev.asyncdiff.spi.BackendOptions;
+import dev.asyncdiff.synthetic.Family;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** SD 3 text-to-image on the synthetic tiny folder. */
+class Sd3PipelineTest {
+    private static final int T5_TOKENS = 16;
+    private static OnnxBackend backend;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void openBackend() {
+        backend = new OnnxBackend(BackendOptions.defaults());
+    }
+
+    @AfterAll
+    static void closeBackend() {
+        backend.close();
+    }
+
+    private Sd3Pipeline open(Path model) {
+        return Sd3Pipeline.open(model, backend, List.of(Device.CPU), dir.resolve("splits"), T5_TOKENS);
+    }
+
+    private static float[] latents(Sd3Pipeline pipeline, String prompt) {
+        try (PipelineOutput out = pipeline.run(new TextToImageRequest(prompt, "", 3, 5.0, 7L, 64, 64))) {
+            assertThat(out.latents().shape()).containsExactly(1, 16, 8, 8);
+            assertThat(out.pixels().shape()).containsExactly(1, 3, 64, 64);
+            float[] values = out.latents().toFloatArray();
+            for (float v : values) {
+                assertThat(Float.isFinite(v)).isTrue();
+            }
+            return values;
+        }
+    }
+
+    @Test
+    void generatesReproduciblyAndFollowsThePrompt() {
+        try (Sd3Pipeline pipeline = open(TestModels.tiny(Family.SD3))) {
+            assertThat(pipeline.family()).isEqualTo("sd3");
+            float[] first = latents(pipeline, "a red house");
+            assertThat(latents(pipeline, "a red house")).containsExactly(first);
+            assertThat(latents(pipeline, "a blue car")).isNotEqualTo(first);
+            GenerationResult result = pipeline.generate(GenerationRequest.builder("a red house").steps(2).seed(3)
+                    .size(48, 32).numImages(2).build());
+            assertThat(result.images()).hasSize(2).allSatisfy(image -> {
+                assertThat(image.getWidth()).isEqualTo(48);
+                assertThat(image.getHeight()).isEqualTo(32);
+            });
+            assertThat(result.parameters().get(1)).contains("Seed: 4").contains("Family: sd3")
+                    .contains("FlowMatchEulerDiscreteScheduler");
+        }
+    }
+
+    /**
+     * Fails today, for the reason {@code Sd3SplitTest.textOfSd3sLengthCrossesACut} documents: the
+     * planner declares the text stream crossing a cut as {@code [batch, 77, width]}, so component 1
+     * rejects SD 3's 77 + max_sequence_length text tokens ("expects shape [-1, 77, 64], got shape
+     * [2, 93, 64]"). It passes once the planner keeps that axis dynamic.
+     */
+    @org.junit.jupiter.api.Disabled("SplitPlanner fixes the text-sequence axis of crossing tensors at 77")
+    @Test
+    void asyncOnTwoComponentsRunsAndDiffersFromSequential() {
+        try (Sd3Pipeline pipeline = Sd3Pipeline.open(TestModels.tiny(Family.SD3), backend,
+                List.of(Device.parse("cpu:0"), Device.parse("cpu:1")), dir.resolve("splits"), T5_TOKENS)) {
+            float[] sequential = latents(pipeline, "a red house");
+            pipeline.setAsyncConfig(dev.asyncdiff.api.AsyncConfig.of(2, 1, false));
+            assertThat(pipeline.strategyName()).isEqualTo("async");
+            float[] async = latents(pipeline, "a red house");
+            assertThat(async).isNotEqualTo(sequential);
+        }
+    }
+
+    @Test
+    void sizesMustBeMultiplesOfSixteen() {
+        try (Sd3Pipeline pipeline = open(TestModels.tiny(Family.SD3))) {
+            assertThatThrownBy(() -> pipeline.generate(GenerationRequest.builder("x").size(72, 64).steps(1).build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiples of 16")
+                    .hasMessageContaining("72x64");
+        }
+    }
+
+    @Test
+    void withoutT5ItConditionsOnZerosAndATokenizerlessT5IsAnError() throws IOException {
+        Path copy = TestModels.copy(Family.SD3, dir.resolve("no-t5"));
+        deleteFolder(copy.resolve("tokenizer_3"));
+        assertThatThrownBy(() -> open(copy)).isInstanceOf(MalformedModelException.class)
+                .hasMessageContaining("tokenizer_3");
+        deleteFolder(copy.resolve("text_encoder_3"));
+        try (Sd3Pipeline withT5 = open(TestModels.tiny(Family.SD3)); Sd3Pipeline without = open(copy)) {
+            assertThat(latents(without, "a red house")).isNotEqualTo(latents(withT5, "a red house"));
+        }
+    }
+
+    @Test
+    void otherFamiliesAreRefusedEachByTheirPipeline() {
+        assertThatThrownBy(() -> open(TestModels.tiny(Family.SD21))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not Stable Diffusion 3");
+        assertThatThrownBy(() -> StableDiffusionPipeline.builder(TestModels.tiny(Family.SD3)).backend(backend).open())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Sd3Pipeline");
+    }
+
+    private static void deleteFolder(Path folder) throws IOException {
+        try (var paths = Files.walk(folder)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
+    }
+}
