@@ -25,9 +25,15 @@ public final class SdAdapterProvider implements ModelAdapterProvider {
         return ModelFolder.looksSupported(modelDir);
     }
 
-    /** Opens a {@link StableDiffusionPipeline} on the borrowed {@code backend} and the options' devices. */
+    /**
+     * Opens a {@link StableDiffusionPipeline}, or an {@link Sd3Pipeline} for an SD 3 folder, on the
+     * borrowed {@code backend} and the options' devices.
+     */
     @Override
     public DiffusionPipeline open(Path modelDir, Backend backend, BackendOptions options) {
+        if (ModelFolder.open(modelDir).family() == ModelFamily.SD3) {
+            return Sd3Pipeline.open(modelDir, backend, options.devices(), null);
+        }
         return StableDiffusionPipeline.builder(modelDir).backend(backend).devices(options.devices()).open();
     }
 }

@@ -66,7 +66,7 @@ class GenerationTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Family.class)
+    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // Sd3PipelineTest
     void textToImageMakesImagesOfTheRequestedSize(Family family) {
         List<StepProgress> steps = new ArrayList<>();
         try (StableDiffusionPipeline pipeline = open(family)) {
@@ -113,7 +113,7 @@ class GenerationTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Family.class)
+    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // Sd3PipelineTest
     void asyncOnTwoDevicesCompletesAndStaysCloseToSequential(Family family) {
         try (StableDiffusionPipeline pipeline = open(family)) {
             GenerationRequest request = GenerationRequest.builder("a red boat").steps(8).size(64, 64).seed(3).build();
@@ -139,7 +139,7 @@ class GenerationTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Family.class)
+    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // Sd3PipelineTest
     void imageToImageRunsTheStrengthTailAndMovesAwayFromTheRoundTrip(Family family) {
         BufferedImage input = PipelineBasicsTest.gradient(64, 64);
         try (StableDiffusionPipeline pipeline = open(family)) {
