@@ -13,9 +13,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -108,10 +110,14 @@ final class BenchCommand implements Callable<Integer> {
         StringBuilder table = new StringBuilder();
         table.append(String.format(Locale.ROOT, "%s: %d steps, %dx%d latents, guidance 7.5 (batch 2)%n",
                 report.model(), report.steps(), report.latentHeight(), report.latentWidth()));
-        table.append(String.format(Locale.ROOT, "%-16s %7s %9s %8s%n", "config", "devices", "seconds", "speedup"));
+        table.append(String.format(Locale.ROOT, "%-16s %7s %9s %8s  %s%n", "config", "devices", "seconds", "speedup",
+                "components alone (ms, batch 1), imbalance"));
         for (DenoiseBenchmark.Result r : report.results()) {
-            table.append(String.format(Locale.ROOT, "%-16s %7d %9.3f %7.2fx%n", r.config(), r.devices(), r.seconds(),
-                    r.speedup()));
+            String components = r.componentMillis().length == 0 ? "" : Arrays.stream(r.componentMillis())
+                    .mapToObj(ms -> String.format(Locale.ROOT, "%.1f", ms)).collect(Collectors.joining(" / "))
+                    + String.format(Locale.ROOT, "  (%.1f%%)", r.imbalancePercent());
+            table.append(String.format(Locale.ROOT, "%-16s %7d %9.3f %7.2fx  %s%n", r.config(), r.devices(),
+                    r.seconds(), r.speedup(), components));
         }
         table.append(String.format(Locale.ROOT, "engine overhead over direct ONNX Runtime calls: %.1f%% per step",
                 report.overheadPercent()));
@@ -123,8 +129,13 @@ final class BenchCommand implements Callable<Integer> {
         ObjectNode root = mapper.createObjectNode();
         ArrayNode results = root.putArray("results");
         for (DenoiseBenchmark.Result r : report.results()) {
-            results.addObject().put("config", r.config()).put("devices", r.devices()).put("seconds", r.seconds())
-                    .put("speedup", r.speedup());
+            ObjectNode result = results.addObject().put("config", r.config()).put("devices", r.devices())
+                    .put("seconds", r.seconds()).put("speedup", r.speedup());
+            if (r.componentMillis().length > 0) {
+                ArrayNode components = result.putArray("componentMillis");
+                Arrays.stream(r.componentMillis()).forEach(components::add);
+                result.put("imbalancePercent", r.imbalancePercent());
+            }
         }
         root.put("overheadPercent", report.overheadPercent());
         root.put("steps", report.steps());

@@ -162,6 +162,24 @@ public final class GraphSplitter implements ComponentSplitter {
         return costs;
     }
 
+    /**
+     * Times the components of {@code split} one by one on real sessions (each fed its real inputs from one
+     * chained run on seeded random model inputs; a few warm runs, then the median of {@code timedRuns}):
+     * what a component costs on the target, to compare with the plan's shares.
+     *
+     * @return the median seconds of each component, in order
+     */
+    public double[] timeComponents(SplitResult split, SplitOptions options,
+                                   java.util.function.Function<Path, dev.asyncdiff.api.InferenceSession> loader,
+                                   int warmUps, int timedRuns) {
+        SplitManifest manifest = split.manifest();
+        OnnxModel model = OnnxModel.load(Path.of(manifest.source()));
+        SplitPlanner.Analysis analysis = SplitPlanner.analyse(new GraphIndex(model), manifest.latentHeight(),
+                manifest.latentWidth(), options);
+        List<Path> files = split.componentFiles().stream().map(ComponentFile::file).toList();
+        return Calibrator.timeChain(analysis, files, loader, warmUps, timedRuns);
+    }
+
     /** The unit costs {@link #calibrate} stored for {@code denoiser} at this size and target, if any. */
     public java.util.Optional<UnitCosts> storedCalibration(Path denoiser, int latentHeight, int latentWidth,
                                                           String target) {
