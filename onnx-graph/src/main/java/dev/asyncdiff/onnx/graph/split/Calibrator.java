@@ -1,6 +1,5 @@
 package dev.asyncdiff.onnx.graph.split;
 
-import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.InferenceSession;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
@@ -136,7 +135,7 @@ final class Calibrator {
             values[i] = info.dtype().isFloatingPoint() ? (float) nextGaussian(random) : TIMESTEP;
         }
         try (Tensor floats = Tensor.ofFloats(values, info.shape())) {
-            return info.dtype() == DType.FP32 ? floats.to(DType.FP32) : floats.to(info.dtype());
+            return floats.to(info.dtype());
         }
     }
 
