@@ -11,7 +11,13 @@ import dev.asyncdiff.spi.RuntimeConfig;
 import dev.asyncdiff.synthetic.Family;
 import dev.asyncdiff.synthetic.Scale;
 import java.awt.image.BufferedImage;
+import dev.asyncdiff.api.ModelNotFoundException;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,8 +65,12 @@ final class GenerateCommand implements Callable<Integer> {
                     + "tiny SD 2.1 written once into the cache ($ASYNCDIFF_CACHE_DIR/models or ~/.cache/asyncdiff/models).")
     Path model;
 
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "What to draw.")
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "What to draw (this or --prompt-file).")
     String prompt;
+
+    @Option(names = "--prompt-file", paramLabel = "FILE",
+            description = "Reads the prompt from a UTF-8 text file (for long prompts; a final line break is dropped).")
+    Path promptFile;
 
     @Option(names = "--negative-prompt", paramLabel = "TEXT", defaultValue = "",
             description = "What to steer away from (default: none).")
@@ -132,6 +142,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         validateFlags();
+        String promptText = promptText();
         RuntimeConfig config = runtime.toConfig();
         AsyncConfig asyncConfig = asyncConfig(config);
         BufferedImage initImage = image == null ? null : Images.read(image);
@@ -144,7 +155,7 @@ final class GenerateCommand implements Callable<Integer> {
         long firstSeed = seed != null ? seed : ThreadLocalRandom.current().nextLong(0, 1L << 32);
         CancellationToken cancellation = new CancellationToken();
         ProgressBar progress = new ProgressBar(err, System.console() != null);
-        GenerationRequest.Builder request = GenerationRequest.builder(prompt).negativePrompt(negativePrompt)
+        GenerationRequest.Builder request = GenerationRequest.builder(promptText).negativePrompt(negativePrompt)
                 .steps(steps).seed(firstSeed)
                 .size(width == null ? 0 : width, height == null ? 0 : height)
                 .numImages(numImages).scheduler(scheduler).listener(progress).cancellation(cancellation);
@@ -206,6 +217,10 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private void validateFlags() {
+        if ((prompt == null) == (promptFile == null)) {
+            throw usage(prompt == null ? "a prompt is required: --prompt TEXT or --prompt-file FILE"
+                    : "--prompt and --prompt-file cannot both be given");
+        }
         if (steps < 1) {
             throw usage("--steps must be >= 1, was " + steps);
         }
@@ -235,6 +250,20 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (modelN != null && modelN < 1) {
             throw usage("--model-n must be >= 1, was " + modelN);
+        }
+    }
+
+    /** {@code --prompt}, or the text of {@code --prompt-file} without its final line break. */
+    private String promptText() {
+        if (prompt != null) {
+            return prompt;
+        }
+        try {
+            return Files.readString(promptFile, StandardCharsets.UTF_8).replaceFirst("\\R\\z", "");
+        } catch (NoSuchFileException e) {
+            throw new ModelNotFoundException(promptFile, "prompt file (--prompt-file)");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the prompt file " + promptFile + " (--prompt-file): " + e, e);
         }
     }
 
