@@ -7,6 +7,7 @@ import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.split.ComponentChain;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
 import dev.asyncdiff.onnx.graph.split.SplitManifest;
+import dev.asyncdiff.onnx.graph.split.SplitOptions;
 import dev.asyncdiff.onnx.graph.split.SplitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,11 +28,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 class Sd3SplitTest {
     private static final int LATENT_H = 8;
     private static final int LATENT_W = 12;
-    /** The text length the planner binds a dynamic sequence axis to; see {@link #textOfSd3sLengthCrossesACut}. */
+    /** The text length the split is planned for (the components keep that axis dynamic). */
     private static final int PLANNED_TEXT_TOKENS = 77;
     /** 77 CLIP tokens and 256 T5 tokens, what the SD 3 pipeline feeds. */
     private static final int SD3_TEXT_TOKENS = 333;
     private static final Pattern BLOCK_BOUNDARY = Pattern.compile("transformer_blocks\\.\\d+");
+
+    /** The text stream's shape at batch 1, which binds the transformer's dynamic sequence axis. */
+    private static final SplitOptions OPTIONS = SplitOptions.defaults().withInputShapes(Map.of("encoder_hidden_states",
+            new long[] {1, PLANNED_TEXT_TOKENS, FamilyPreset.of(Family.SD3, Scale.TINY).transformer().jointAttentionDim()}));
 
     @TempDir
     static Path dir;
@@ -76,28 +81,19 @@ class Sd3SplitTest {
     @ValueSource(ints = {1, 2, 3, 4})
     void componentsChainedInOrderReproduceTheWholeTransformer(int parts) throws Exception {
         SplitResult split = new GraphSplitter(dir.resolve("cache")).split(transformer, parts, LATENT_H, LATENT_W, null,
-                ExternalDataPolicy.AUTO);
+                ExternalDataPolicy.AUTO, OPTIONS);
         assertThat(split.manifest().components()).hasSize(parts);
         for (int batch : new int[] {1, 2}) {
             assertChainedEqualsWhole(split, inputs(batch, PLANNED_TEXT_TOKENS), parts);
         }
     }
 
-    /**
-     * Fails today: {@code SplitPlanner.bindInputs} binds every dynamic axis of a non-latent input
-     * other than the batch to 77 (CLIP's length), and its two shape variations change only the batch
-     * and the latent size, so the token axis of the text stream (the blocks'
-     * {@code encoder_hidden_states}, {@code [batch, sequence, width]}) is written as a fixed 77 into
-     * the crossing tensors' declared shapes; ONNX Runtime then rejects SD 3's 333 text tokens ("Got: 333 Expected: 77").
-     * The fix belongs in the planner (a third variation of the non-latent dynamic axes), which is
-     * being rewritten elsewhere.
-     */
-    @org.junit.jupiter.api.Disabled("SplitPlanner fixes the text-sequence axis of crossing tensors at 77; see javadoc")
+    /** A split planned for 77 text tokens runs SD 3's 77 + 256: the text stream's length stays dynamic. */
     @ParameterizedTest(name = "N = {0}")
     @ValueSource(ints = {2, 3, 4})
     void textOfSd3sLengthCrossesACut(int parts) throws Exception {
         SplitResult split = new GraphSplitter(dir.resolve("cache")).split(transformer, parts, LATENT_H, LATENT_W, null,
-                ExternalDataPolicy.AUTO);
+                ExternalDataPolicy.AUTO, OPTIONS);
         assertChainedEqualsWhole(split, inputs(2, SD3_TEXT_TOKENS), parts);
     }
 
@@ -118,7 +114,7 @@ class Sd3SplitTest {
     @ValueSource(ints = {2, 3, 4})
     void cutsFallBetweenBlocksAndOnlyTheTwoStreamsCross(int parts) {
         SplitResult split = new GraphSplitter(dir.resolve("cache")).split(transformer, parts, LATENT_H, LATENT_W, null,
-                ExternalDataPolicy.AUTO);
+                ExternalDataPolicy.AUTO, OPTIONS);
         List<SplitManifest.Component> components = split.manifest().components();
         for (int i = 0; i < components.size(); i++) {
             SplitManifest.Component component = components.get(i);

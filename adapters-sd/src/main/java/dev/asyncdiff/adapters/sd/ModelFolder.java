@@ -35,6 +35,8 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
             "StableDiffusionImg2ImgPipeline", "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline",
             "StableDiffusion3Pipeline", "StableDiffusion3Img2ImgPipeline");
     private static final String MODEL_FILE = "model.onnx";
+    /** SD 3's text stream at diffusers' default {@code max_sequence_length}: 77 CLIP tokens and 256 T5 tokens. */
+    private static final int SD3_TEXT_TOKENS = 77 + 256;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -205,12 +207,27 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
      * folder says: {@code sample} from {@code unet/config.json} {@code in_channels}; {@code encoder_hidden_states}
      * from the tokenizer's {@code model_max_length} and the UNet's {@code cross_attention_dim}; for SDXL,
      * {@code text_embeds} from {@code text_encoder_2}'s {@code projection_dim} and {@code time_ids}
-     * ({@link #sdxlTimeIdCount()}). An input whose size the folder does not say is left out; the
+     * ({@link #sdxlTimeIdCount()}); for SD 3, the transformer's {@code hidden_states}, its text stream at
+     * 77 CLIP + 256 T5 tokens (the components keep that axis dynamic) and {@code pooled_projections}. An input whose size the folder does not say is left out; the
      * splitter then relies on the export's own fixed dimensions.
      */
     public Map<String, long[]> denoiserInputShapes(int latentHeight, int latentWidth) {
-        JsonNode unet = config("unet");
         Map<String, long[]> shapes = new LinkedHashMap<>();
+        if (family == ModelFamily.SD3) {
+            JsonNode transformer = config("transformer");
+            shapes.put("hidden_states", new long[] {1, transformer.path("in_channels").asInt(16), latentHeight,
+                    latentWidth});
+            int joint = transformer.path("joint_attention_dim").asInt(0);
+            if (joint > 0) {
+                shapes.put("encoder_hidden_states", new long[] {1, SD3_TEXT_TOKENS, joint});
+            }
+            int pooled = transformer.path("pooled_projection_dim").asInt(0);
+            if (pooled > 0) {
+                shapes.put("pooled_projections", new long[] {1, pooled});
+            }
+            return shapes;
+        }
+        JsonNode unet = config("unet");
         shapes.put("sample", new long[] {1, unet.path("in_channels").asInt(4), latentHeight, latentWidth});
         int tokens = tokenizerLength("tokenizer");
         JsonNode cross = unet.path("cross_attention_dim");

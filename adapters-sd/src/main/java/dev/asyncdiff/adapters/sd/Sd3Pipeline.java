@@ -15,6 +15,7 @@ import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
+import dev.asyncdiff.onnx.graph.split.SplitOptions;
 import dev.asyncdiff.samplers.Samplers;
 import dev.asyncdiff.spi.Backend;
 import dev.asyncdiff.spi.DenoiserSource;
@@ -287,10 +288,12 @@ public final class Sd3Pipeline implements DiffusionPipeline {
         }
         closeStrategy();
         Path transformer = model.modelFile("transformer");
-        DenoiserSource source = parts -> splitter.components(transformer, parts, latentHeight, latentWidth);
         AsyncConfig wanted = config;
-        strategy = strategies.get(strategyName()).create(new StrategyContext(wanted, source, backend,
-                devices.subList(0, wanted.devicesRequired())));
+        List<Device> used = devices.subList(0, wanted.devicesRequired());
+        SplitOptions options = SplitOptions.forDevices(used)
+                .withInputShapes(model.denoiserInputShapes(latentHeight, latentWidth));
+        DenoiserSource source = parts -> splitter.components(transformer, parts, latentHeight, latentWidth, options);
+        strategy = strategies.get(strategyName()).create(new StrategyContext(wanted, source, backend, used));
         strategyConfig = wanted;
         return strategy;
     }

@@ -71,13 +71,7 @@ class Sd3PipelineTest {
         }
     }
 
-    /**
-     * Fails today, for the reason {@code Sd3SplitTest.textOfSd3sLengthCrossesACut} documents: the
-     * planner declares the text stream crossing a cut as {@code [batch, 77, width]}, so component 1
-     * rejects SD 3's 77 + max_sequence_length text tokens ("expects shape [-1, 77, 64], got shape
-     * [2, 93, 64]"). It passes once the planner keeps that axis dynamic.
-     */
-    @org.junit.jupiter.api.Disabled("SplitPlanner fixes the text-sequence axis of crossing tensors at 77")
+    /** The text stream (77 CLIP + max_sequence_length T5 tokens) crosses the cut with its length dynamic. */
     @Test
     void asyncOnTwoComponentsRunsAndDiffersFromSequential() {
         try (Sd3Pipeline pipeline = Sd3Pipeline.open(TestModels.tiny(Family.SD3), backend,
@@ -87,6 +81,9 @@ class Sd3PipelineTest {
             assertThat(pipeline.strategyName()).isEqualTo("async");
             float[] async = latents(pipeline, "a red house");
             assertThat(async).isNotEqualTo(sequential);
+            pipeline.setAsyncConfig(dev.asyncdiff.api.AsyncConfig.of(2, 1, false).withWarmUp(100));
+            assertThat(latents(pipeline, "a red house")).as("warm-up over every step is sequential")
+                    .containsExactly(sequential);
         }
     }
 

@@ -124,13 +124,17 @@ final class SplitPlanner {
     static Analysis analyse(GraphIndex graph, int latentHeight, int latentWidth, SplitOptions options) {
         Set<String> latentInputs = latentInputs(graph);
         Map<String, ValueInfo> infos = ShapeInference.infer(graph,
-                bindInputs(graph, latentInputs, BATCH_A, latentHeight, latentWidth, options));
-        // Two more inferences, at another batch and at twice the latent size, tell which dimensions of
-        // the tensors crossing a cut are dynamic: components then run any batch and image size.
+                bindInputs(graph, latentInputs, BATCH_A, latentHeight, latentWidth, options, 1));
+        // Three more inferences — at another batch, at twice the latent size, and at twice every other
+        // dynamic axis of the conditioning inputs (a text length) — tell which dimensions of the tensors
+        // crossing a cut are dynamic: components then run any batch, image size and text length.
         List<Map<String, ValueInfo>> variations = List.of(
-                ShapeInference.infer(graph, bindInputs(graph, latentInputs, BATCH_B, latentHeight, latentWidth, options)),
+                ShapeInference.infer(graph, bindInputs(graph, latentInputs, BATCH_B, latentHeight, latentWidth, options,
+                        1)),
                 ShapeInference.infer(graph, bindInputs(graph, latentInputs, BATCH_A, 2 * latentHeight,
-                        2 * latentWidth, options)));
+                        2 * latentWidth, options, 1)),
+                ShapeInference.infer(graph, bindInputs(graph, latentInputs, BATCH_A, latentHeight, latentWidth, options,
+                        2)));
         Set<Integer> latentNodes = latentNodes(graph, latentInputs);
         if (latentNodes.isEmpty()) {
             throw new IllegalArgumentException("model " + graph.model().file() + ": no node computes on the latent input "
@@ -237,12 +241,14 @@ final class SplitPlanner {
 
     /**
      * Concrete shapes for every input: fixed dimensions as declared, axis 0 the batch, the latent
-     * input's last two axes the latent size, any other dynamic axis from {@code options}.
+     * input's last two axes the latent size, any other dynamic axis from {@code options} (times
+     * {@code conditioningScale} for the conditioning inputs).
      *
      * @throws IllegalArgumentException naming the input and axis when a dynamic axis is bound by nothing
      */
     private static Map<String, ValueInfo> bindInputs(GraphIndex graph, Set<String> latentInputs, int batch,
-                                                     int latentHeight, int latentWidth, SplitOptions options) {
+                                                     int latentHeight, int latentWidth, SplitOptions options,
+                                                     int conditioningScale) {
         Map<String, ValueInfo> bound = new HashMap<>();
         Map<String, long[]> given = options.inputShapes();
         for (ValueInfoProto input : graph.inputs().values()) {
@@ -271,7 +277,7 @@ final class SplitPlanner {
                 } else if (latent && i == shape.length - 1) {
                     shape[i] = latentWidth;
                 } else if (binding != null) {
-                    shape[i] = binding[i];
+                    shape[i] = latent ? binding[i] : binding[i] * conditioningScale;
                 } else {
                     String symbol = dim.getDimParam().isEmpty() ? "" : " ('" + dim.getDimParam() + "')";
                     throw new IllegalArgumentException("input '" + input.getName() + "' of " + graph.model().file()
