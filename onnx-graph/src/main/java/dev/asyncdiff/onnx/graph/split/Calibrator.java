@@ -4,6 +4,7 @@ import dev.asyncdiff.api.InferenceSession;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorSpec;
+import dev.asyncdiff.onnx.graph.CacheLock;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.OnnxWriter;
 import java.io.IOException;
@@ -12,14 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Function;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -145,15 +144,10 @@ final class Calibrator {
     }
 
     private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        } catch (IOException e) {
-            LOG.warn("could not remove {}: {}", root, e.toString());
+        try {
+            CacheLock.deleteTree(root);
+        } catch (UncheckedIOException e) {
+            LOG.warn("could not remove {}: {}", root, e.getMessage());
         }
     }
 }
