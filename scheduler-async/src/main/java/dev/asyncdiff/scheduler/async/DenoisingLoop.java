@@ -542,6 +542,7 @@ final class DenoisingLoop implements AutoCloseable {
                         };
                         feed.put(name, value);
                     }
+                    state.retire(group, slot);
                     NamedTensors outputs = lane.component(slot).run(feed, lane.worker(slot).pool());
                     state.rotate(group, slot, outputs);
                     for (Delivery delivery : deliveries) {
@@ -595,12 +596,21 @@ final class DenoisingLoop implements AutoCloseable {
             return tensor;
         }
 
-        /** Keeps a slot's newest outputs and closes those of two rounds ago, whose readers have all finished. */
-        void rotate(int group, int slot, NamedTensors newest) {
+        /**
+         * Before a slot runs: closes its outputs of two rounds ago, whose readers have all finished, so
+         * the run reuses their memory and a slot never holds more than two rounds of outputs.
+         */
+        void retire(int group, int slot) {
             NamedTensors[] pair = outputs.computeIfAbsent(((long) group << 32) | slot, key -> new NamedTensors[2]);
             if (pair[0] != null) {
                 pair[0].close();
+                pair[0] = null;
             }
+        }
+
+        /** After a slot ran: its newest outputs, the previous ones kept for this round's readers. */
+        void rotate(int group, int slot, NamedTensors newest) {
+            NamedTensors[] pair = outputs.computeIfAbsent(((long) group << 32) | slot, key -> new NamedTensors[2]);
             pair[0] = pair[1];
             pair[1] = newest;
         }

@@ -38,6 +38,7 @@ public final class InProcessCommunicator implements Communicator {
 
     private static final class Gather {
         final Tensor[] parts;
+        final List<List<Tensor>> results = new ArrayList<>();
         int left;
 
         Gather(int size) {
@@ -115,7 +116,6 @@ public final class InProcessCommunicator implements Communicator {
         }
         group.forEach(r -> checkRank(r, "group member"));
         String key = "gather " + group + " '" + tag + "'";
-        Tensor[] parts;
         lock.lock();
         try {
             ensureOpen();
@@ -124,26 +124,32 @@ public final class InProcessCommunicator implements Communicator {
                 throw new IllegalArgumentException("rank " + rank + " already contributed to " + key);
             }
             gather.parts[position] = tensor;
+            if (complete(gather)) {
+                // Views for every participant before any returns: a contributor may close its tensor
+                // as soon as its own call is over.
+                for (int member = 0; member < group.size(); member++) {
+                    List<Tensor> views = new ArrayList<>();
+                    for (Tensor part : gather.parts) {
+                        views.add(deliver(part, group.get(member)));
+                    }
+                    gather.results.add(views);
+                }
+            }
             changed.signalAll();
-            while (!complete(gather)) {
+            while (gather.results.isEmpty()) {
                 if (aborted != null) {
                     throw new CommunicatorAbortedException(key + " aborted: " + aborted, aborted);
                 }
                 changed.awaitUninterruptibly();
                 ensureOpen();
             }
-            parts = gather.parts.clone();
             if (--gather.left == 0) {
                 gathers.remove(key);
             }
+            return gather.results.get(position);
         } finally {
             lock.unlock();
         }
-        List<Tensor> views = new ArrayList<>();
-        for (Tensor part : parts) {
-            views.add(deliver(part, rank));
-        }
-        return views;
     }
 
     private static boolean complete(Gather gather) {

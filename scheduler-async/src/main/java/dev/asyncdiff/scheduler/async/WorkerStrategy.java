@@ -117,18 +117,23 @@ public final class WorkerStrategy implements ParallelStrategy {
             Map<Device, Long> weightBytes = new LinkedHashMap<>();
             List<List<CompletableFuture<DenoiserComponent>>> loading = new ArrayList<>();
             List<CompletableFuture<DenoiserComponent>> replicaLoading = new ArrayList<>();
+            // Sizes first: a missing file fails here, before any worker starts loading.
+            for (int g = 0; g < placements.size(); g++) {
+                for (int i = 0; i < files.size(); i++) {
+                    weightBytes.merge(placements.get(g).get(i), bytesOnDisk(files.get(i).file()), Long::sum);
+                }
+                if (replicaDevices != null) {
+                    weightBytes.merge(replicaDevices.get(g), bytesOnDisk(files.get(files.size() - 1).file()), Long::sum);
+                }
+            }
             for (int g = 0; g < placements.size(); g++) {
                 List<CompletableFuture<DenoiserComponent>> group = new ArrayList<>();
                 for (int i = 0; i < files.size(); i++) {
-                    DeviceWorker worker = byDevice.get(placements.get(g).get(i));
-                    group.add(loadOn(worker, backend, files.get(i)));
-                    weightBytes.merge(worker.device(), bytesOnDisk(files.get(i).file()), Long::sum);
+                    group.add(loadOn(byDevice.get(placements.get(g).get(i)), backend, files.get(i)));
                 }
                 loading.add(group);
                 if (replicaDevices != null) {
-                    ComponentFile last = files.get(files.size() - 1);
-                    replicaLoading.add(loadOn(byDevice.get(replicaDevices.get(g)), backend, last));
-                    weightBytes.merge(replicaDevices.get(g), bytesOnDisk(last.file()), Long::sum);
+                    replicaLoading.add(loadOn(byDevice.get(replicaDevices.get(g)), backend, files.get(files.size() - 1)));
                 }
             }
             List<DenoisingLoop.Lane> lanes = new ArrayList<>();
@@ -232,6 +237,11 @@ public final class WorkerStrategy implements ParallelStrategy {
             loop.close();
             workers.forEach(DeviceWorker::close);
         }
+    }
+
+    /** The workers (ranks) in rank order; for tests that look at their pools. */
+    List<DeviceWorker> workers() {
+        return workers;
     }
 
     /** The number of guidance groups: 2 when the guidance branches run CFG-parallel. */
