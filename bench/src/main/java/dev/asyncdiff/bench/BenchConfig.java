@@ -6,21 +6,37 @@ import java.util.regex.Pattern;
 
 /**
  * One configuration to time: {@code sequential} (the whole denoiser on one device, one thread),
- * {@code sequential-tK} (the same with K intra-op threads), or {@code nNsS[wW]} (AsyncDiff with N
- * components, stride S and W warm-up steps, default 1, one thread per device).
+ * {@code sequential-tK} (the same with K intra-op threads), {@code nNsS[wW]} (AsyncDiff with N
+ * components, stride S and W warm-up steps, default 1, one thread per device), and with a
+ * {@code cfg2} prefix the same run CFG-parallel: the unconditional and conditional halves of the
+ * guidance batch on two device groups ({@code cfg2} alone: sequential, one device per group;
+ * {@code cfg2-n2s1}: AsyncDiff N=2 in each group, four devices).
  *
  * @param name           the configuration as written
  * @param sequential     whether it runs the {@code sequential} strategy
  * @param async          the asynchronous settings ({@link AsyncConfig#SEQUENTIAL} for sequential ones)
  * @param intraOpThreads intra-op threads per session
+ * @param guidanceGroups 1, or 2 for CFG-parallel
  */
-public record BenchConfig(String name, boolean sequential, AsyncConfig async, int intraOpThreads) {
+public record BenchConfig(String name, boolean sequential, AsyncConfig async, int intraOpThreads, int guidanceGroups) {
     private static final Pattern SEQUENTIAL = Pattern.compile("sequential(?:-t(\\d+))?");
     private static final Pattern ASYNC = Pattern.compile("n(\\d+)s([12])(?:w(\\d+))?");
+    private static final String CFG_PARALLEL = "cfg2";
+
+    public BenchConfig {
+        if (guidanceGroups != 1 && guidanceGroups != 2) {
+            throw new IllegalArgumentException("guidance groups must be 1 or 2, was " + guidanceGroups);
+        }
+    }
+
+    /** A configuration with the guidance batch in one group. */
+    public BenchConfig(String name, boolean sequential, AsyncConfig async, int intraOpThreads) {
+        this(name, sequential, async, intraOpThreads, 1);
+    }
 
     /** The devices it runs on. */
     public int devices() {
-        return sequential() ? 1 : async.devicesRequired();
+        return (sequential() ? 1 : async.devicesRequired()) * guidanceGroups;
     }
 
     /**
@@ -30,21 +46,27 @@ public record BenchConfig(String name, boolean sequential, AsyncConfig async, in
      */
     public static BenchConfig parse(String text) {
         String name = text.trim();
-        Matcher sequential = SEQUENTIAL.matcher(name);
+        if (name.equals(CFG_PARALLEL)) {
+            return new BenchConfig(name, true, AsyncConfig.SEQUENTIAL, 1, 2);
+        }
+        String rest = name.startsWith(CFG_PARALLEL + "-") ? name.substring(CFG_PARALLEL.length() + 1) : name;
+        int groups = rest.equals(name) ? 1 : 2;
+        Matcher sequential = SEQUENTIAL.matcher(rest);
         if (sequential.matches()) {
             int threads = sequential.group(1) == null ? 1 : Integer.parseInt(sequential.group(1));
             if (threads < 1) {
                 throw new IllegalArgumentException("'" + name + "': thread count must be >= 1");
             }
-            return new BenchConfig(name, true, AsyncConfig.SEQUENTIAL, threads);
+            return new BenchConfig(name, true, AsyncConfig.SEQUENTIAL, threads, groups);
         }
-        Matcher async = ASYNC.matcher(name);
+        Matcher async = ASYNC.matcher(rest);
         if (async.matches()) {
             int warmUp = async.group(3) == null ? 1 : Integer.parseInt(async.group(3));
             return new BenchConfig(name, false, new AsyncConfig(Integer.parseInt(async.group(1)),
-                    Integer.parseInt(async.group(2)), warmUp, false), 1);
+                    Integer.parseInt(async.group(2)), warmUp, false), 1, groups);
         }
         throw new IllegalArgumentException("unknown benchmark configuration '" + name
-                + "'; expected sequential, sequential-tK (K intra-op threads) or nNsS[wW] (e.g. n2s1, n3s2w4)");
+                + "'; expected sequential, sequential-tK (K intra-op threads), nNsS[wW] (e.g. n2s1, n3s2w4), "
+                + "or cfg2 / cfg2-nNsS[wW] (CFG-parallel on two device groups)");
     }
 }

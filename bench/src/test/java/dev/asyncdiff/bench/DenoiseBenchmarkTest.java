@@ -30,6 +30,13 @@ class DenoiseBenchmarkTest {
         assertThat(async.devices()).isEqualTo(4);
         assertThat(BenchConfig.parse("n2s1").async().warmUp()).isEqualTo(1);
         assertThatThrownBy(() -> BenchConfig.parse("n2s3")).hasMessageContaining("expected sequential");
+        BenchConfig cfg2 = BenchConfig.parse("cfg2");
+        assertThat(cfg2.guidanceGroups()).isEqualTo(2);
+        assertThat(cfg2.sequential()).isTrue();
+        assertThat(cfg2.devices()).isEqualTo(2);
+        BenchConfig cfgAsync = BenchConfig.parse("cfg2-n2s1");
+        assertThat(cfgAsync.async()).isEqualTo(new AsyncConfig(2, 1, 1, false));
+        assertThat(cfgAsync.devices()).isEqualTo(4);
     }
 
     @Test
@@ -39,11 +46,14 @@ class DenoiseBenchmarkTest {
         List<String> log = new ArrayList<>();
         DenoiseBenchmark.Report report = new DenoiseBenchmark(model, 8).run(
                 List.of(Device.CPU, new Device(Device.Kind.CPU, 1), new Device(Device.Kind.CPU, 2)), 3,
-                List.of(BenchConfig.parse("sequential"), BenchConfig.parse("n2s1"), BenchConfig.parse("n2s2")), 1,
-                log::add);
+                List.of(BenchConfig.parse("sequential"), BenchConfig.parse("n2s1"), BenchConfig.parse("n2s2"),
+                        BenchConfig.parse("cfg2")), 1, log::add);
         assertThat(report.results()).extracting(DenoiseBenchmark.Result::config)
-                .containsExactly("sequential", "n2s1", "n2s2");
-        assertThat(report.results()).extracting(DenoiseBenchmark.Result::devices).containsExactly(1, 2, 3);
+                .containsExactly("sequential", "n2s1", "n2s2", "cfg2");
+        assertThat(report.results()).extracting(DenoiseBenchmark.Result::devices).containsExactly(1, 2, 3, 2);
+        assertThat(report.overheads()).extracting(DenoiseBenchmark.Overhead::config).containsExactly("sequential", "n2s1");
+        assertThat(report.overheads()).allSatisfy(o -> assertThat(o.minPercent()).isFinite()
+                .isLessThanOrEqualTo(o.medianPercent()).isLessThanOrEqualTo(o.maxPercent()));
         assertThat(report.results().get(0).speedup()).isEqualTo(1.0);
         assertThat(report.results()).allSatisfy(r -> assertThat(r.seconds()).isPositive());
         assertThat(report.overheadPercent()).isFinite();
