@@ -231,7 +231,8 @@ public final class DenoiseBenchmark {
         List<InferenceSession> sessions = new ArrayList<>();
         ExecutorService threads = Executors.newFixedThreadPool(parts);
         try (Backend backend = backend(devices, 1);
-             ParallelStrategy strategy = strategy(config, backend, devices)) {
+             ParallelStrategy strategy = strategy(config, backend, devices);
+             AutoCloseable closeSessions = () -> sessions.forEach(InferenceSession::close)) {
             for (int i = 0; i < parts; i++) {
                 sessions.add(backend.load(parts == 1 ? unet : files.get(i).file(), devices.get(i)));
             }
@@ -251,8 +252,9 @@ public final class DenoiseBenchmark {
             Arrays.sort(sorted);
             return new Overhead(config.name(), sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1],
                     OVERHEAD_ROUNDS);
+        } catch (Exception e) {
+            throw e instanceof RuntimeException runtime ? runtime : new IllegalStateException(e);
         } finally {
-            sessions.forEach(InferenceSession::close);
             threads.shutdownNow();
         }
     }
