@@ -20,6 +20,13 @@ public interface ParallelStrategy extends AutoCloseable {
      */
     Tensor denoise(DenoiseRequest request);
 
+    /**
+     * The inputs the denoiser's first component declares, as its backend session probed them (names,
+     * dtypes such as an int64 {@code timestep}, ranks), so callers can check a request against the
+     * export before the loop starts.
+     */
+    java.util.List<TensorSpec> denoiserInputs();
+
     /** The bytes of weights each device holds for this strategy. */
     Map<Device, Long> weightBytesPerDevice();
 

@@ -4,20 +4,33 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.asyncdiff.adapters.sd.ModelFolder;
+import dev.asyncdiff.adapters.sd.StableDiffusionPipeline;
+import dev.asyncdiff.api.Device;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
+import dev.asyncdiff.onnx.graph.split.Link;
 import dev.asyncdiff.onnx.graph.split.SplitManifest;
+import dev.asyncdiff.onnx.graph.split.SplitOptions;
 import dev.asyncdiff.onnx.graph.split.SplitResult;
+import dev.asyncdiff.onnx.graph.split.UnitCosts;
+import dev.asyncdiff.spi.AsyncDiffRuntime;
+import dev.asyncdiff.spi.Backend;
+import dev.asyncdiff.spi.RuntimeConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -36,6 +49,8 @@ import picocli.CommandLine.Spec;
 final class SplitCommand implements Callable<Integer> {
     private static final int VAE_FACTOR = 8;
     private static final int DEFAULT_IMAGE_SIZE = 512;
+    private static final int CALIBRATION_WARM_UPS = 3;
+    private static final int CALIBRATION_RUNS = 9;
 
     @Spec
     CommandSpec spec;
@@ -64,6 +79,24 @@ final class SplitCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the plan as JSON.")
     boolean json;
 
+    @Option(names = "--link", paramLabel = "LINK",
+            description = "The link crossing tensors travel over: inprocess, nvlink, pcie, ethernet, or a bandwidth in "
+                    + "GB/s (default: inprocess for cpu devices, pcie for GPUs; see --devices).")
+    String link;
+
+    @Option(names = "--input-shape", paramLabel = "NAME=D0,D1,…",
+            description = "The shape at batch 1 of a denoiser input whose axes the export leaves dynamic, e.g. "
+                    + "encoder_hidden_states=1,77,768; repeatable (default: read from the model folder's configs).")
+    Map<String, String> inputShapes = new LinkedHashMap<>();
+
+    @Option(names = "--calibrate",
+            description = "Time every block of the denoiser on the first device (a few warm runs, the median), store "
+                    + "the times beside the split cache, and balance on them instead of the FLOP estimate.")
+    boolean calibrate;
+
+    @Mixin
+    RuntimeOptions runtime;
+
     @Override
     public Integer call() throws IOException {
         if (parts < 1) {
@@ -78,8 +111,23 @@ final class SplitCommand implements Callable<Integer> {
                         "--height and --width must be positive multiples of 8, got " + imageHeight + "x" + imageWidth);
             }
         }
-        SplitResult split = new GraphSplitter().split(model, parts, imageHeight / VAE_FACTOR,
-                imageWidth / VAE_FACTOR, out, externalData);
+        int latentHeight = imageHeight / VAE_FACTOR;
+        int latentWidth = imageWidth / VAE_FACTOR;
+        RuntimeConfig config = runtime.toConfig();
+        SplitOptions options = SplitOptions.forDevices(config.devices())
+                .withInputShapes(inputShapes(latentHeight, latentWidth));
+        if (link != null) {
+            options = options.withLink(parseLink(link));
+        }
+        GraphSplitter splitter = new GraphSplitter(CachedModels.cacheRoot().resolve("splits"));
+        PrintWriter err = spec.commandLine().getErr();
+        if (calibrate && !Files.isRegularFile(model.resolve(SplitManifest.FILE_NAME))) {
+            options = options.withMeasured(calibrate(splitter, config, options, latentHeight, latentWidth, err));
+        } else if (!Files.isRegularFile(model.resolve(SplitManifest.FILE_NAME))) {
+            options = options.withMeasured(splitter.storedCalibration(model, latentHeight, latentWidth,
+                    StableDiffusionPipeline.calibrationTarget(config.backend(), config.devices().get(0))).orElse(null));
+        }
+        SplitResult split = splitter.split(model, parts, latentHeight, latentWidth, out, externalData, options);
         PrintWriter stdout = spec.commandLine().getOut();
         if (json) {
             stdout.println(toJson(split));
@@ -88,6 +136,49 @@ final class SplitCommand implements Callable<Integer> {
         }
         stdout.flush();
         return ExitCodes.OK;
+    }
+
+    /** The input shapes the folder's configs give, overridden by {@code --input-shape}. */
+    private Map<String, long[]> inputShapes(int latentHeight, int latentWidth) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        if (Files.isDirectory(model) && ModelFolder.looksSupported(model)) {
+            shapes.putAll(ModelFolder.open(model).denoiserInputShapes(latentHeight, latentWidth));
+        }
+        for (Map.Entry<String, String> given : inputShapes.entrySet()) {
+            try {
+                long[] dims = Arrays.stream(given.getValue().split(",")).map(String::trim).mapToLong(Long::parseLong)
+                        .toArray();
+                shapes.put(given.getKey(), dims);
+            } catch (NumberFormatException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--input-shape " + given.getKey() + "="
+                        + given.getValue() + ": expected comma-separated positive integers, e.g. 1,77,768");
+            }
+        }
+        return shapes;
+    }
+
+    private Link parseLink(String text) {
+        try {
+            return Link.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--link: " + e.getMessage());
+        }
+    }
+
+    private UnitCosts calibrate(GraphSplitter splitter, RuntimeConfig config, SplitOptions options, int latentHeight,
+                                int latentWidth, PrintWriter err) {
+        Device device = config.devices().get(0);
+        String target = StableDiffusionPipeline.calibrationTarget(config.backend(), device);
+        err.println("asyncdiff: timing every block of the denoiser with " + config.backend() + " on " + device + " …");
+        err.flush();
+        try (Backend backend = AsyncDiffRuntime.create(config).openBackend()) {
+            UnitCosts costs = splitter.calibrate(model, latentHeight, latentWidth, options,
+                    file -> backend.load(file, device), target, CALIBRATION_WARM_UPS, CALIBRATION_RUNS);
+            err.printf(Locale.ROOT, "asyncdiff: %d blocks timed, %.2f ms per step at batch 1 in all%n",
+                    costs.secondsPerUnit().size(), costs.totalSeconds() * 1e3);
+            err.flush();
+            return costs;
+        }
     }
 
     /** The sample_size of the denoiser's config.json times 8, else 512. */
@@ -111,6 +202,9 @@ final class SplitCommand implements Callable<Integer> {
     private static String toJson(SplitResult split) throws IOException {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode();
+        if (split.manifest().planning() != null) {
+            root.set("planning", mapper.valueToTree(split.manifest().planning()));
+        }
         root.set("components", mapper.valueToTree(split.manifest().components()));
         root.put("manifest", split.manifestFile().toAbsolutePath().toString());
         root.put("reused", split.reused());
@@ -123,11 +217,21 @@ final class SplitCommand implements Callable<Integer> {
                 GraphSplitter.denoiserFile(model).toAbsolutePath(), m.parts(), m.latentHeight(), m.latentWidth(),
                 m.latentHeight() * VAE_FACTOR, m.latentWidth() * VAE_FACTOR,
                 split.reused() ? "; reused from " + split.directory() : "");
+        SplitManifest.Planning planning = m.planning();
+        if (planning != null) {
+            out.printf(Locale.ROOT, "balanced on %s costs%s over link %s%s; estimated step %.3f ms at batch 1%n",
+                    planning.costSource(), planning.measuredOn() == null ? "" : " (" + planning.measuredOn() + ")",
+                    planning.link(), planning.linkGigabytesPerSecond() == null ? " (by reference)"
+                            : String.format(Locale.ROOT, " (%.3g GB/s)", planning.linkGigabytesPerSecond()),
+                    planning.estimatedStepMillis());
+        }
         out.println("shapes at batch 1; * marks a dimension that follows the batch or image size");
         for (SplitManifest.Component c : m.components()) {
             out.printf(Locale.ROOT, "component %d  %s .. %s  cost %.1f%%  %.2f GFLOP/step  weights %s  %s%n",
                     c.index(), c.firstUnit(), c.lastUnit(), 100 * c.costShare(), c.gflops(), bytes(c.weightBytes()),
                     c.file());
+            out.printf(Locale.ROOT, "  per step: receives %s, sends %s, estimated %.3f ms%s%n", bytes(c.receiveBytes()),
+                    bytes(c.sendBytes()), c.estimatedMillis(), c.cut() == null ? "" : "; cut before it: " + c.cut());
             for (SplitManifest.Tensor t : c.inputs()) {
                 String source = t.from() == null ? (Boolean.TRUE.equals(t.shapeOnly()) ? "model input, shape only"
                         : "model input") : "from component " + t.from();

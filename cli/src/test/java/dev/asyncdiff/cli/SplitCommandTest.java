@@ -22,6 +22,7 @@ class SplitCommandTest {
 
     @BeforeAll
     static void writeModel() {
+        System.setProperty(CachedModels.CACHE_PROPERTY, dir.resolve("cache").toString());
         model = dir.resolve("sd21");
         SyntheticModels.write(Family.SD21, Scale.TINY, DType.FP32, 0, TokenizerKind.BPE, model);
     }
@@ -69,5 +70,54 @@ class SplitCommandTest {
         CliRun missing = CliRun.of("split", "--model", dir.resolve("nope").toString(), "--parts", "2");
         assertThat(missing.exitCode()).isEqualTo(ExitCodes.FAILURE);
         assertThat(missing.errLines()).singleElement().asString().contains("nope");
+    }
+
+    @Test
+    void calibrationTimesTheBlocksStoresThemAndLaterSplitsBalanceOnThem() throws Exception {
+        CliRun calibrated = CliRun.of("split", "--model", model.toString(), "--parts", "2", "--calibrate", "--json",
+                "--out", dir.resolve("calibrated").toString());
+        assertThat(calibrated.exitCode()).as(calibrated.err()).isEqualTo(ExitCodes.OK);
+        JsonNode planning = new ObjectMapper().readTree(calibrated.out()).get("planning");
+        assertThat(planning.get("costSource").asText()).isEqualTo("measured");
+        assertThat(planning.get("measuredOn").asText()).isEqualTo("onnx on cpu");
+        try (var stored = Files.list(dir.resolve("cache").resolve("splits").resolve("calibration"))) {
+            assertThat(stored.toList()).singleElement().asString().endsWith("-v3-onnx_on_cpu.json");
+        }
+        CliRun later = CliRun.of("split", "--model", model.toString(), "--parts", "3", "--json", "--out",
+                dir.resolve("later").toString());
+        assertThat(new ObjectMapper().readTree(later.out()).get("planning").get("costSource").asText())
+                .isEqualTo("measured");
+    }
+
+    @Test
+    void theLinkIsChargedAndPrinted() throws Exception {
+        CliRun run = CliRun.of("split", "--model", model.toString(), "--parts", "2", "--link", "ethernet", "--out",
+                dir.resolve("ethernet").toString());
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ExitCodes.OK);
+        assertThat(run.out()).contains("over link ethernet (1.25 GB/s)").contains("per step: receives")
+                .contains("cut before it: block");
+        CliRun bad = CliRun.of("split", "--model", model.toString(), "--parts", "2", "--link", "carrier-pigeon");
+        assertThat(bad.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(bad.err()).contains("--link: unknown link 'carrier-pigeon'");
+    }
+
+    @Test
+    void aRealExportIsBoundFromItsFolderAndAnExplicitShapeWins() throws Exception {
+        Path export = Path.of(System.getProperty("asyncdiff.shared.dir", "../shared"), "data", "real-exports", "sd15");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(export), "no real export at " + export);
+        CliRun run = CliRun.of("split", "--model", export.toString(), "--parts", "2", "--json", "--out",
+                dir.resolve("real").toString());
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ExitCodes.OK);
+        JsonNode sample = new ObjectMapper().readTree(run.out()).get("components").get(0).get("inputs").get(0);
+        assertThat(sample.get("name").asText()).isEqualTo("sample");
+        assertThat(sample.get("shape").toString()).isEqualTo("[1,4,32,32]");
+        CliRun unbound = CliRun.of("split", "--model", export.resolve("unet/model.onnx").toString(), "--parts", "2",
+                "--out", dir.resolve("unbound").toString());
+        assertThat(unbound.exitCode()).isEqualTo(ExitCodes.FAILURE);
+        assertThat(unbound.err()).contains("dynamic axis 1 ('num_channels')").contains("--input-shape");
+        CliRun bound = CliRun.of("split", "--model", export.resolve("unet/model.onnx").toString(), "--parts", "2",
+                "--height", "256", "--input-shape", "sample=1,4,32,32", "--input-shape",
+                "encoder_hidden_states=1,77,32", "--out", dir.resolve("bound").toString());
+        assertThat(bound.exitCode()).as(bound.err()).isEqualTo(ExitCodes.OK);
     }
 }

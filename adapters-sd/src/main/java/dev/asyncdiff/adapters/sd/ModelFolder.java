@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -156,6 +158,58 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
         JsonNode sample = config("unet").path("sample_size");
         return sample.canConvertToInt() && sample.asInt() > 0 ? sample.asInt() * vaeScaleFactor()
                 : family.defaultImageSize();
+    }
+
+    /**
+     * The UNet's inputs at batch 1 for latents of {@code latentHeight × latentWidth}, from what the
+     * folder says: {@code sample} from {@code unet/config.json} {@code in_channels}; {@code encoder_hidden_states}
+     * from the tokenizer's {@code model_max_length} and the UNet's {@code cross_attention_dim}; for SDXL,
+     * {@code text_embeds} from {@code text_encoder_2}'s {@code projection_dim} and {@code time_ids}
+     * ({@link #sdxlTimeIdCount()}). An input whose size the folder does not say is left out; the
+     * splitter then relies on the export's own fixed dimensions.
+     */
+    public Map<String, long[]> denoiserInputShapes(int latentHeight, int latentWidth) {
+        JsonNode unet = config("unet");
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        shapes.put("sample", new long[] {1, unet.path("in_channels").asInt(4), latentHeight, latentWidth});
+        int tokens = tokenizerLength("tokenizer");
+        JsonNode cross = unet.path("cross_attention_dim");
+        if (tokens > 0 && cross.canConvertToInt() && cross.asInt() > 0) {
+            shapes.put("encoder_hidden_states", new long[] {1, tokens, cross.asInt()});
+        }
+        if (family.isXl()) {
+            int projection = config("text_encoder_2").path("projection_dim").asInt(0);
+            if (projection > 0) {
+                shapes.put("text_embeds", new long[] {1, projection});
+            }
+            shapes.put("time_ids", new long[] {1, sdxlTimeIdCount()});
+        }
+        return shapes;
+    }
+
+    /** The number of SDXL time ids the UNet's add_embedding takes: 6, or 5 when it was trained with an aesthetic score. */
+    public int sdxlTimeIdCount() {
+        JsonNode unet = config("unet");
+        int projection = unet.path("projection_class_embeddings_input_dim").asInt(0);
+        int timeEmbed = unet.path("addition_time_embed_dim").asInt(0);
+        int textEmbeds = config("text_encoder_2").path("projection_dim").asInt(0);
+        if (projection > 0 && timeEmbed > 0 && textEmbeds > 0 && (projection - textEmbeds) % timeEmbed == 0) {
+            int count = (projection - textEmbeds) / timeEmbed;
+            if (count == 5 || count == 6) {
+                return count;
+            }
+        }
+        return 6;
+    }
+
+    /** The tokenizer's {@code model_max_length} (77 when unset; 0 when implausible, as HF's "no limit" 1e30). */
+    private int tokenizerLength(String tokenizer) {
+        JsonNode length = optionalJson(directory.resolve(tokenizer).resolve("tokenizer_config.json"))
+                .path("model_max_length");
+        if (length.isMissingNode()) {
+            return 77;
+        }
+        return length.canConvertToInt() && length.asInt() > 0 && length.asInt() <= 4096 ? length.asInt() : 0;
     }
 
     /** SDXL's {@code force_zeros_for_empty_prompt} (true when absent, as diffusers defaults it). */

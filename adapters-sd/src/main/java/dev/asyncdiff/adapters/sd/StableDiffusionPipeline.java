@@ -1,6 +1,5 @@
 package dev.asyncdiff.adapters.sd;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.asyncdiff.adapters.sd.tokenizer.ClipTokenizer;
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.CancellationToken;
@@ -14,6 +13,9 @@ import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
+import dev.asyncdiff.onnx.graph.split.Link;
+import dev.asyncdiff.onnx.graph.split.SplitOptions;
+import dev.asyncdiff.onnx.graph.split.UnitCosts;
 import dev.asyncdiff.samplers.Samplers;
 import dev.asyncdiff.spi.AsyncDiffRuntime;
 import dev.asyncdiff.spi.Backend;
@@ -49,6 +51,8 @@ import org.slf4j.LoggerFactory;
 public final class StableDiffusionPipeline implements DiffusionPipeline {
     private static final Logger LOG = LoggerFactory.getLogger(StableDiffusionPipeline.class);
     private static final long SAMPLER_RNG_SALT = 0x9E3779B97F4A7C15L;
+    private static final int CALIBRATION_WARM_UPS = 2;
+    private static final int CALIBRATION_RUNS = 5;
 
     private final ModelFolder model;
     private final Backend backend;
@@ -59,6 +63,8 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
     private final PromptConditioner conditioner;
     private final Vae vae;
     private final String schedulerClass;
+    private final Link link;
+    private final boolean calibrate;
     private AsyncConfig config = AsyncConfig.SEQUENTIAL;
     private ParallelStrategy strategy;
     private AsyncConfig strategyConfig;
@@ -72,6 +78,8 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
         this.strategies = builder.strategies != null ? builder.strategies
                 : ProviderRegistry.load("strategy", StrategyProvider.class, StableDiffusionPipeline.class.getClassLoader());
         this.splitter = new GraphSplitter(builder.splitCache != null ? builder.splitCache : GraphSplitter.defaultCacheRoot());
+        this.link = builder.link;
+        this.calibrate = builder.calibrate;
         this.schedulerClass = ModelFolder.readJson(model.schedulerConfig()).path("_class_name").asText("scheduler");
         Device first = devices.get(0);
         List<AutoCloseable> loaded = new ArrayList<>();
@@ -84,7 +92,7 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
                 TextEncoder encoder2 = track(loaded, new TextEncoder(model.modelFile("text_encoder_2"),
                         backend.load(model.modelFile("text_encoder_2"), first)));
                 this.conditioner = new PromptConditioner(tokenizer, encoder, tokenizer2, encoder2,
-                        model.forceZerosForEmptyPrompt(), timeIdCount(model));
+                        model.forceZerosForEmptyPrompt(), model.sdxlTimeIdCount());
             } else {
                 this.conditioner = new PromptConditioner(tokenizer, encoder);
             }
@@ -266,6 +274,8 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
             float[] denoised = latents;
             if (timesteps.length > 0) {
                 ParallelStrategy loop = strategy(latentHeight, latentWidth);
+                TimestepContract.check(loop.denoiserInputs(), timesteps,
+                        request.scheduler() != null ? request.scheduler() : schedulerClass, model.modelFile("unet"));
                 try (Tensor in = Tensor.ofFloats(latents, batch, channels, latentHeight, latentWidth);
                      Tensor out = loop.denoise(new DenoiseRequest(scheduler, in, conditioning.asMap(), guidance,
                              new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT), listener::onStep, cancellation,
@@ -328,13 +338,40 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
         }
         closeStrategy();
         Path unet = model.modelFile("unet");
-        DenoiserSource source = parts -> splitter.components(unet, parts, latentHeight, latentWidth);
         AsyncConfig wanted = config;
-        strategy = strategies.get(strategyName()).create(new StrategyContext(wanted, source, backend,
-                devices.subList(0, wanted.devicesRequired())));
+        List<Device> used = devices.subList(0, wanted.devicesRequired());
+        DenoiserSource source = parts -> splitter.components(unet, parts, latentHeight, latentWidth,
+                splitOptions(unet, used, latentHeight, latentWidth));
+        strategy = strategies.get(strategyName()).create(new StrategyContext(wanted, source, backend, used));
         strategyConfig = wanted;
         LOG.debug("created strategy {} for {}", strategy.name(), wanted);
         return strategy;
+    }
+
+    /**
+     * How the UNet is planned for {@code used}: its input shapes from the folder, the link the builder
+     * set (else the devices' default), and unit times measured on this backend and device kind when
+     * {@code asyncdiff split --calibrate} or {@link Builder#calibrate} stored some.
+     */
+    private SplitOptions splitOptions(Path unet, List<Device> used, int latentHeight, int latentWidth) {
+        SplitOptions options = SplitOptions.forDevices(used)
+                .withInputShapes(model.denoiserInputShapes(latentHeight, latentWidth));
+        if (link != null) {
+            options = options.withLink(link);
+        }
+        String target = calibrationTarget(backend.name(), used.get(0));
+        java.util.Optional<UnitCosts> stored = splitter.storedCalibration(unet, latentHeight, latentWidth, target);
+        if (stored.isEmpty() && calibrate) {
+            Device device = used.get(0);
+            stored = java.util.Optional.of(splitter.calibrate(unet, latentHeight, latentWidth, options,
+                    file -> backend.load(file, device), target, CALIBRATION_WARM_UPS, CALIBRATION_RUNS));
+        }
+        return stored.map(options::withMeasured).orElse(options);
+    }
+
+    /** The name unit costs measured with {@code backend} on devices of {@code device}'s kind are stored under. */
+    public static String calibrationTarget(String backend, Device device) {
+        return backend + " on " + device.kind().name().toLowerCase(Locale.ROOT);
     }
 
     private void closeStrategy() {
@@ -344,21 +381,6 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
             strategyConfig = null;
             old.close();
         }
-    }
-
-    /** The number of SDXL time ids the UNet's add_embedding takes: 6, or 5 when it was trained with an aesthetic score. */
-    private static int timeIdCount(ModelFolder model) {
-        JsonNode unet = model.config("unet");
-        int projection = unet.path("projection_class_embeddings_input_dim").asInt(0);
-        int timeEmbed = unet.path("addition_time_embed_dim").asInt(0);
-        int textEmbeds = model.config("text_encoder_2").path("projection_dim").asInt(0);
-        if (projection > 0 && timeEmbed > 0 && textEmbeds > 0 && (projection - textEmbeds) % timeEmbed == 0) {
-            int count = (projection - textEmbeds) / timeEmbed;
-            if (count == 5 || count == 6) {
-                return count;
-            }
-        }
-        return 6;
     }
 
     private void requireOpen() {
@@ -407,6 +429,8 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
         private List<Device> devices;
         private ProviderRegistry<StrategyProvider> strategies;
         private Path splitCache;
+        private Link link;
+        private boolean calibrate;
 
         private Builder(Path modelDir) {
             this.modelDir = modelDir;
@@ -439,6 +463,22 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
         /** Where denoiser splits are cached (default {@link GraphSplitter#defaultCacheRoot()}). */
         public Builder splitCache(Path value) {
             this.splitCache = value;
+            return this;
+        }
+
+        /** The link the UNet's components exchange tensors over (default: the devices' own, see {@link Link#defaultFor}). */
+        public Builder link(Link value) {
+            this.link = value;
+            return this;
+        }
+
+        /**
+         * Whether to time the UNet's units on the first device before its first split, when no timing
+         * for this backend and device kind is stored yet, and balance the split on them (default false:
+         * use stored timings if any, else the FLOP estimate).
+         */
+        public Builder calibrate(boolean value) {
+            this.calibrate = value;
             return this;
         }
 

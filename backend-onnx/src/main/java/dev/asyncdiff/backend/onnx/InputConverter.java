@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  * Checks the tensors a caller passes against a model's declared inputs and adapts them: a rank-0
  * scalar becomes a {@code [1]} or {@code [batch]} vector where the model declares rank 1 (and a
  * one-element or constant vector becomes a scalar where it declares rank 0), and the dtype is
- * converted between floating-point types, between integer types, and from integer to
- * floating-point. Tensors that already fit are passed through untouched.
+ * converted between numeric types (a float to an integer only when it holds a whole number).
+ * Tensors that already fit are passed through untouched.
  *
  * <p>Immutable and thread-safe: every call works on its own {@link Prepared} value.
  */
@@ -133,10 +133,12 @@ final class InputConverter {
         if (have == want) {
             return tensor;
         }
-        if (!convertible(have, want)) {
+        if (have == DType.BOOL || want == DType.BOOL) {
             throw new IllegalArgumentException(describe(spec) + " expects dtype " + name(want) + ", got " + name(have)
-                    + "; the onnx backend converts between floating-point types, between integer types and from"
-                    + " integer to floating-point types, never from floating-point to integer or to/from bool");
+                    + "; the onnx backend converts between numeric types only, never to or from bool");
+        }
+        if (have.isFloatingPoint() && !want.isFloatingPoint()) {
+            requireIntegral(spec, tensor);
         }
         try {
             return prepared.own(tensor.to(want));
@@ -146,11 +148,21 @@ final class InputConverter {
         }
     }
 
-    private static boolean convertible(DType from, DType to) {
-        if (from == DType.BOOL || to == DType.BOOL) {
-            return false;
+    /**
+     * A floating-point tensor converts to an integer input only when every value is a whole number
+     * within the target's range (an exported UNet that declares an int64 {@code timestep} gets the
+     * scheduler's integer timesteps as floats); anything else would silently change the value.
+     */
+    private void requireIntegral(TensorSpec spec, Tensor tensor) {
+        double limit = spec.dtype() == DType.INT32 ? Integer.MAX_VALUE : spec.dtype() == DType.UINT8 ? 255 : 9.0e15;
+        double floor = spec.dtype() == DType.UINT8 ? 0 : -limit;
+        for (float value : tensor.toFloatArray()) {
+            if (value != Math.rint(value) || value > limit || value < floor) {
+                throw new IllegalArgumentException(describe(spec) + " expects dtype " + name(spec.dtype()) + ", got "
+                        + name(tensor.dtype()) + " holding " + value + ", which is not a whole number in range; a float "
+                        + "converts to an integer input only when it is one");
+            }
         }
-        return to.isFloatingPoint() || !from.isFloatingPoint();
     }
 
     /** Whether every element of the tensor holds the same bytes. */

@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #run} probes the declared inputs and adapts what it is given (see
  * {@link InferenceSession#run}): fp32, fp16 and bf16 convert into each other, int32, int64 and
- * uint8 into each other, integers into floating-point types; a scalar becomes a {@code [1]} or
- * {@code [batch]} vector where the model declares rank 1. Inputs already in the declared dtype and
+ * uint8 into each other, integers into floating-point types, floats into integer types when every
+ * value is a whole number; a scalar becomes a {@code [1]} or {@code [batch]} vector where the model declares rank 1. Inputs already in the declared dtype and
  * rank are passed to ONNX Runtime without copying; outputs come back in their declared dtype.
  *
  * <p>Ownership: the caller must close the session and every {@link NamedTensors} that

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.InferenceSession;
 import dev.asyncdiff.api.NamedTensors;
@@ -26,6 +27,7 @@ class BadInputTest {
 
     private InferenceSession linear;
     private InferenceSession gather;
+    private InferenceSession gather32;
 
     @BeforeAll
     static void open() {
@@ -41,12 +43,14 @@ class BadInputTest {
     void load() throws Exception {
         linear = backend.load(TestModels.write(dir, "linear.onnx", TestModels.linearRelu()), Device.CPU);
         gather = backend.load(TestModels.write(dir, "gather.onnx", TestModels.gather()), Device.CPU);
+        gather32 = backend.load(TestModels.write(dir, "gather32.onnx", TestModels.gather(DataType.INT32)), Device.CPU);
     }
 
     @AfterEach
     void unload() {
         linear.close();
         gather.close();
+        gather32.close();
     }
 
     @Test
@@ -90,12 +94,31 @@ class BadInputTest {
     }
 
     @Test
-    void floatIdsForAnInt64InputAreRejected() {
-        try (Tensor ids = Tensor.ofFloats(new float[] {1, 2}, 2)) {
+    void fractionalFloatsForAnInt64InputAreRejected() {
+        try (Tensor ids = Tensor.ofFloats(new float[] {1, 2.5f}, 2)) {
             assertThatThrownBy(() -> gather.run(Map.of("ids", ids)))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("input 'ids'")
-                    .hasMessageContaining("expects dtype int64, got fp32");
+                    .hasMessageContaining("expects dtype int64, got fp32 holding 2.5");
+        }
+    }
+
+    @Test
+    void wholeFloatsForAnInt64InputAreConvertedExactly() {
+        try (Tensor ids = Tensor.ofFloats(new float[] {4, 0}, 2); Tensor asLongs = Tensor.ofLongs(new long[] {4, 0}, 2);
+             NamedTensors fromFloats = gather.run(Map.of("ids", ids));
+             NamedTensors fromLongs = gather.run(Map.of("ids", asLongs))) {
+            assertThat(fromFloats.get("Y").toFloatArray()).containsExactly(fromLongs.get("Y").toFloatArray());
+            assertThat(fromLongs.get("Y").toFloatArray()).isNotEqualTo(new float[6]);
+        }
+    }
+
+    @Test
+    void aFloatTooLargeForAnInt32InputIsRejected() {
+        try (Tensor ids = Tensor.ofFloats(new float[] {3e9f}, 1)) {
+            assertThatThrownBy(() -> gather32.run(Map.of("ids", ids)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("expects dtype int32, got fp32 holding 3.0E9");
         }
     }
 

@@ -178,6 +178,11 @@ final class DenoisingLoop implements AutoCloseable {
         return lanes.size();
     }
 
+    /** The inputs component 0 declares. */
+    List<dev.asyncdiff.api.TensorSpec> firstComponentInputs() {
+        return components.get(0).inputs();
+    }
+
     /**
      * Runs the loop. With {@code sequentialOnly}, every step is a sequential step.
      *

@@ -7,6 +7,7 @@ import dev.asyncdiff.api.DenoiserComponent;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.api.TensorSpec;
 import dev.asyncdiff.spi.Backend;
 import dev.asyncdiff.spi.CommunicatorProvider;
 import dev.asyncdiff.spi.StrategyContext;
@@ -222,6 +223,11 @@ public final class WorkerStrategy implements ParallelStrategy {
             throw new IllegalStateException("WorkerStrategy '" + name + "' is closed");
         }
         return loop.run(request, config, sequentialOnly);
+    }
+
+    @Override
+    public List<TensorSpec> denoiserInputs() {
+        return loop.firstComponentInputs();
     }
 
     @Override

@@ -165,9 +165,20 @@ final class ComponentBuilder {
             weightBytes += initializer.byteCount();
         }
         List<SplitPlanner.Unit> units = plan.components().get(c);
+        long received = 0;
+        for (SplitManifest.Tensor input : inputEntries) {
+            boolean latent = plan.latentInputs().contains(input.name()) && !Boolean.TRUE.equals(input.shapeOnly());
+            received += input.from() != null || latent ? input.bytes() : 0;
+        }
+        long sent = 0;
+        for (SplitManifest.Tensor output : outputEntries) {
+            sent += output.bytes() * Math.max(1, output.to().size());
+        }
+        double millis = 1e3 * (plan.computeSeconds(c) + plan.options().link().seconds(received + sent));
         SplitManifest.Component entry = new SplitManifest.Component(c, null, units.get(0).key(),
                 units.get(units.size() - 1).key(), round(plan.costShare(c)), round(flops / 1e9), weightBytes,
-                inputEntries, outputEntries);
+                inputEntries, outputEntries, received, sent, Math.round(millis * 1e4) / 1e4,
+                c == 0 ? null : plan.blockCut(c) ? "block" : "inside-block");
         ModelProto skeleton = graph.model().proto().toBuilder().setGraph(out).build();
         return new Built(skeleton, initializers, entry);
     }

@@ -72,10 +72,17 @@ public final class GraphSplitter implements ComponentSplitter {
      * A strategy's denoiser source is {@code parts -> splitter.components(denoiser, parts, h, w)}.
      */
     public List<ComponentFile> components(Path denoiser, int parts, int latentHeight, int latentWidth) {
+        return components(denoiser, parts, latentHeight, latentWidth, SplitOptions.defaults());
+    }
+
+    /** {@link #components(Path, int, int, int)} planned with {@code options}. */
+    public List<ComponentFile> components(Path denoiser, int parts, int latentHeight, int latentWidth,
+                                          SplitOptions options) {
         if (parts == 1 && !Files.isRegularFile(denoiser.resolve(SplitManifest.FILE_NAME))) {
             return List.of(new ComponentFile(0, denoiserFile(denoiser), List.of(), List.of()));
         }
-        return split(denoiser, parts, latentHeight, latentWidth, null, ExternalDataPolicy.AUTO).componentFiles();
+        return split(denoiser, parts, latentHeight, latentWidth, null, ExternalDataPolicy.AUTO, options)
+                .componentFiles();
     }
 
     /**
@@ -90,6 +97,16 @@ public final class GraphSplitter implements ComponentSplitter {
      */
     public SplitResult split(Path denoiser, int parts, int latentHeight, int latentWidth, Path outputDir,
                              ExternalDataPolicy policy) {
+        return split(denoiser, parts, latentHeight, latentWidth, outputDir, policy, SplitOptions.defaults());
+    }
+
+    /**
+     * {@link #split(Path, int, int, int, Path, ExternalDataPolicy)} planned with {@code options}: the input
+     * shapes that bind dynamic axes, the link, and measured unit costs (ignored, with a warning, when they
+     * were measured for another model, planner or latent size).
+     */
+    public SplitResult split(Path denoiser, int parts, int latentHeight, int latentWidth, Path outputDir,
+                             ExternalDataPolicy policy, SplitOptions options) {
         if (Files.isRegularFile(denoiser.resolve(SplitManifest.FILE_NAME))) {
             SplitResult presplit = open(denoiser);
             if (presplit.manifest().parts() != parts) {
@@ -104,17 +121,64 @@ public final class GraphSplitter implements ComponentSplitter {
         Path modelFile = denoiserFile(denoiser);
         OnnxModel model = OnnxModel.load(modelFile);
         String hash = hash(model);
+        if (options.measured() != null && !options.measured().matches(hash, latentHeight, latentWidth)) {
+            LOG.warn("ignoring unit costs measured on {}: they belong to another model, planner version or latent size "
+                    + "than {} at {}x{}; balancing the estimate instead", options.measured().target(), modelFile,
+                    latentHeight, latentWidth);
+            options = options.withMeasured(null);
+        }
         Path target = outputDir != null ? outputDir : cacheRoot.resolve(hash.substring(0, 16) + "-n" + parts + "-"
-                + latentHeight + "x" + latentWidth + "-v" + SplitPlanner.VERSION);
+                + latentHeight + "x" + latentWidth + "-v" + SplitPlanner.VERSION + "-" + shortHash(options.fingerprint()));
         SplitResult cached = reusable(target, hash, parts, latentHeight, latentWidth);
         if (cached != null) {
             LOG.info("reusing split {}", target);
             return cached;
         }
-        SplitPlanner.Plan plan = SplitPlanner.plan(new GraphIndex(model), parts, latentHeight, latentWidth);
+        SplitPlanner.Plan plan = SplitPlanner.plan(new GraphIndex(model), parts, latentHeight, latentWidth, options);
         List<ComponentBuilder.Built> components = ComponentBuilder.build(plan);
-        SplitManifest manifest = write(target, modelFile, hash, parts, latentHeight, latentWidth, components, policy);
+        SplitManifest manifest = write(target, modelFile, hash, parts, latentHeight, latentWidth, planning(options,
+                components), components, policy);
         return new SplitResult(target, manifest, false);
+    }
+
+    /**
+     * Times every block-level unit of {@code denoiser} on a real session (a few warm runs, the median of
+     * {@code timedRuns}) and stores the result under {@link #calibrationFile}, where
+     * {@link #storedCalibration} finds it; balance on it with {@link SplitOptions#withMeasured}.
+     *
+     * @param loader opens a unit's model file on the target device and backend; its sessions are closed here
+     * @param target what the units run on, e.g. {@code onnx on cpu:0}; part of the stored file's name
+     */
+    public UnitCosts calibrate(Path denoiser, int latentHeight, int latentWidth, SplitOptions options,
+                               java.util.function.Function<Path, dev.asyncdiff.api.InferenceSession> loader,
+                               String target, int warmUps, int timedRuns) {
+        Path modelFile = denoiserFile(denoiser);
+        OnnxModel model = OnnxModel.load(modelFile);
+        String hash = hash(model);
+        Path work = cacheRoot.resolve(".calibrating-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        UnitCosts costs = Calibrator.measure(new GraphIndex(model), hash, latentHeight, latentWidth, options, loader,
+                target, warmUps, timedRuns, work);
+        costs.save(calibrationFile(hash, latentHeight, latentWidth, target));
+        return costs;
+    }
+
+    /** The unit costs {@link #calibrate} stored for {@code denoiser} at this size and target, if any. */
+    public java.util.Optional<UnitCosts> storedCalibration(Path denoiser, int latentHeight, int latentWidth,
+                                                          String target) {
+        Path modelFile = denoiserFile(denoiser);
+        String hash = hash(OnnxModel.load(modelFile));
+        Path file = calibrationFile(hash, latentHeight, latentWidth, target);
+        if (!Files.isRegularFile(file)) {
+            return java.util.Optional.empty();
+        }
+        UnitCosts costs = UnitCosts.load(file);
+        return costs.matches(hash, latentHeight, latentWidth) ? java.util.Optional.of(costs) : java.util.Optional.empty();
+    }
+
+    /** Where measured unit costs of a model at a size on a target are stored: beside the splits. */
+    Path calibrationFile(String hash, int latentHeight, int latentWidth, String target) {
+        return cacheRoot.resolve("calibration").resolve(hash.substring(0, 16) + "-" + latentHeight + "x" + latentWidth
+                + "-v" + SplitPlanner.VERSION + "-" + target.replaceAll("[^A-Za-z0-9]+", "_") + ".json");
     }
 
     /**
@@ -178,9 +242,29 @@ public final class GraphSplitter implements ComponentSplitter {
         }
     }
 
+    private static SplitManifest.Planning planning(SplitOptions options, List<ComponentBuilder.Built> components) {
+        Link link = options.link();
+        double step = components.stream().mapToDouble(c -> c.entry().estimatedMillis()).max().orElse(0);
+        return new SplitManifest.Planning(link.name(),
+                Double.isInfinite(link.bytesPerSecond()) ? null : link.bytesPerSecond() / 1e9,
+                options.measured() == null ? "estimate" : "measured",
+                options.measured() == null ? null : options.measured().target(),
+                options.inputShapes().isEmpty() ? null : options.inputShapes(), step);
+    }
+
+    /** The first 8 hex digits of the SHA-256 of {@code text}. */
+    static String shortHash(String text) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest).substring(0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
     private static SplitManifest write(Path target, Path source, String hash, int parts, int latentHeight,
-                                       int latentWidth, List<ComponentBuilder.Built> components,
-                                       ExternalDataPolicy policy) {
+                                       int latentWidth, SplitManifest.Planning planning,
+                                       List<ComponentBuilder.Built> components, ExternalDataPolicy policy) {
         Path temp = target.resolveSibling(target.getFileName() + ".tmp-" + ProcessHandle.current().pid()
                 + "-" + System.nanoTime());
         try {
@@ -191,10 +275,11 @@ public final class GraphSplitter implements ComponentSplitter {
                 String fileName = "component-" + entry.index() + ".onnx";
                 OnnxWriter.write(built.skeleton(), built.initializers(), temp.resolve(fileName), policy);
                 entries.add(new SplitManifest.Component(entry.index(), fileName, entry.firstUnit(), entry.lastUnit(),
-                        entry.costShare(), entry.gflops(), entry.weightBytes(), entry.inputs(), entry.outputs()));
+                        entry.costShare(), entry.gflops(), entry.weightBytes(), entry.inputs(), entry.outputs(),
+                        entry.receiveBytes(), entry.sendBytes(), entry.estimatedMillis(), entry.cut()));
             }
             SplitManifest manifest = new SplitManifest(SplitManifest.FORMAT, SplitPlanner.VERSION,
-                    source.toAbsolutePath().toString(), hash, parts, latentHeight, latentWidth, entries);
+                    source.toAbsolutePath().toString(), hash, parts, latentHeight, latentWidth, planning, entries);
             JSON.writeValue(temp.resolve(SplitManifest.FILE_NAME).toFile(), manifest);
             deleteTree(target);
             Files.createDirectories(target.toAbsolutePath().getParent());

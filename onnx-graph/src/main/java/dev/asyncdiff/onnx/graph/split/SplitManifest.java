@@ -16,16 +16,32 @@ import java.util.List;
  * @param parts          the number of components
  * @param latentHeight   the latent height the costs were estimated for
  * @param latentWidth    the latent width the costs were estimated for
+ * @param planning       how the plan was costed (null in manifests written by hand or by older versions)
  * @param components     the components in order
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SplitManifest(String format, int plannerVersion, String source, String sourceHash, int parts,
-                            int latentHeight, int latentWidth, List<Component> components) {
+                            int latentHeight, int latentWidth, Planning planning, List<Component> components) {
     public static final String FORMAT = "asyncdiff-split";
     public static final String FILE_NAME = "manifest.json";
 
     public SplitManifest {
         components = List.copyOf(components);
+    }
+
+    /**
+     * How the plan was costed.
+     *
+     * @param link                the link the crossing tensors were charged at, e.g. {@code inprocess} or {@code pcie}
+     * @param linkGigabytesPerSecond its bandwidth (null for {@code inprocess}, which hands tensors over by reference)
+     * @param costSource          {@code estimate} (FLOPs and bytes from shapes) or {@code measured} (calibrated unit times)
+     * @param measuredOn          for {@code measured}: the backend and device the units were timed on
+     * @param inputShapes         the input shapes at batch 1 that bound the model's dynamic axes
+     * @param estimatedStepMillis the slowest component's estimated time per step at batch 1, i.e. the step time
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Planning(String link, Double linkGigabytesPerSecond, String costSource, String measuredOn,
+                           java.util.Map<String, long[]> inputShapes, double estimatedStepMillis) {
     }
 
     /**
@@ -40,9 +56,16 @@ public record SplitManifest(String format, int plannerVersion, String source, St
      * @param weightBytes the bytes of initializers it holds
      * @param inputs    what it receives
      * @param outputs   what it sends
+     * @param receiveBytes the bytes per step at batch 1 it receives: crossing tensors and, for the first, the latents
+     * @param sendBytes    the bytes per step at batch 1 it sends, once per receiving component
+     * @param estimatedMillis its estimated time per step at batch 1: compute plus moving what it receives and sends
+     * @param cut       for all but the first: {@code block} when the cut before it falls between blocks,
+     *                  {@code inside-block} when it falls inside one (taken only when it pays for its traffic)
      */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Component(int index, String file, String firstUnit, String lastUnit, double costShare,
-                            double gflops, long weightBytes, List<Tensor> inputs, List<Tensor> outputs) {
+                            double gflops, long weightBytes, List<Tensor> inputs, List<Tensor> outputs,
+                            long receiveBytes, long sendBytes, double estimatedMillis, String cut) {
         public Component {
             inputs = List.copyOf(inputs);
             outputs = List.copyOf(outputs);

@@ -4,12 +4,15 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.TensorInfo;
 import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
-/** Runs models on ONNX Runtime CPU with float inputs, and split components chained in order. */
+/** Runs models on ONNX Runtime CPU with float inputs (converted where a model declares int64), and split components chained in order. */
 public final class ComponentChain {
     private static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
 
@@ -44,6 +47,14 @@ public final class ComponentChain {
         return produced;
     }
 
+    private static LongBuffer longs(float[] values) {
+        long[] out = new long[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = (long) values[i];
+        }
+        return LongBuffer.wrap(out);
+    }
+
     private static void runInto(Path model, Map<String, Input> inputs, Map<String, float[]> out,
                                 Map<String, long[]> shapes) throws Exception {
         try (OrtSession session = ENV.createSession(model.toString(), new OrtSession.SessionOptions())) {
@@ -54,7 +65,10 @@ public final class ComponentChain {
                     if (input == null) {
                         throw new IllegalStateException(model + " needs '" + name + "', which nothing produced");
                     }
-                    feeds.put(name, OnnxTensor.createTensor(ENV, FloatBuffer.wrap(input.values()), input.shape()));
+                    TensorInfo info = (TensorInfo) session.getInputInfo().get(name).getInfo();
+                    feeds.put(name, info.type == OnnxJavaType.INT64
+                            ? OnnxTensor.createTensor(ENV, longs(input.values()), input.shape())
+                            : OnnxTensor.createTensor(ENV, FloatBuffer.wrap(input.values()), input.shape()));
                 }
                 try (OrtSession.Result result = session.run(feeds)) {
                     for (Map.Entry<String, OnnxValue> entry : result) {

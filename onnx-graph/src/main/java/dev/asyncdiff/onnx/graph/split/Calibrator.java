@@ -1,0 +1,142 @@
+package dev.asyncdiff.onnx.graph.split;
+
+import dev.asyncdiff.api.DType;
+import dev.asyncdiff.api.InferenceSession;
+import dev.asyncdiff.api.NamedTensors;
+import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.api.TensorSpec;
+import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
+import dev.asyncdiff.onnx.graph.OnnxWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Times every block-level unit of a denoiser on a real backend and device: each unit is cut out as a
+ * component of its own (with the conditioning it needs), the chain is run once on seeded random
+ * inputs to produce every unit's real inputs, then each unit runs a few warm-up times and a few timed
+ * times, and its median is kept. The planner then balances these times instead of its estimate.
+ *
+ * <p>Stateless; the sessions it opens are closed before it returns.
+ */
+final class Calibrator {
+    private static final Logger LOG = LoggerFactory.getLogger(Calibrator.class);
+    private static final float TIMESTEP = 500f;
+
+    private Calibrator() {
+    }
+
+    /**
+     * Measures the units of the model behind {@code graph}.
+     *
+     * @param loader  opens a component file on the target device; the sessions are closed here
+     * @param target  what the units run on, e.g. {@code onnx on cpu:0}
+     * @param workDir an empty scratch folder for the unit files, removed afterwards
+     */
+    static UnitCosts measure(GraphIndex graph, String hash, int latentHeight, int latentWidth, SplitOptions options,
+                             Function<Path, InferenceSession> loader, String target, int warmUps, int timedRuns,
+                             Path workDir) {
+        if (warmUps < 0 || timedRuns < 1) {
+            throw new IllegalArgumentException("calibration needs >= 0 warm-up runs and >= 1 timed run, was "
+                    + warmUps + " and " + timedRuns);
+        }
+        SplitPlanner.Plan plan = SplitPlanner.perUnit(graph, latentHeight, latentWidth, options.withMeasured(null));
+        List<ComponentBuilder.Built> units = ComponentBuilder.build(plan);
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        Map<String, Tensor> available = new HashMap<>();
+        List<InferenceSession> sessions = new ArrayList<>();
+        try {
+            Files.createDirectories(workDir);
+            SplittableRandom random = new SplittableRandom(0);
+            for (String input : graph.inputs().keySet()) {
+                available.put(input, randomInput(input, plan.infos().get(input), random));
+            }
+            for (int u = 0; u < units.size(); u++) {
+                ComponentBuilder.Built built = units.get(u);
+                Path file = workDir.resolve("unit-" + u + ".onnx");
+                OnnxWriter.write(built.skeleton(), built.initializers(), file, ExternalDataPolicy.AUTO);
+                InferenceSession session = loader.apply(file);
+                sessions.add(session);
+                Map<String, Tensor> inputs = new LinkedHashMap<>();
+                for (TensorSpec spec : session.inputs()) {
+                    inputs.put(spec.name(), available.get(spec.name()));
+                }
+                try (NamedTensors first = session.run(inputs)) {
+                    for (String name : List.copyOf(first.names())) {
+                        if (!available.containsKey(name)) {
+                            available.put(name, first.take(name));
+                        }
+                    }
+                }
+                double[] times = new double[timedRuns];
+                for (int run = 0; run < warmUps + timedRuns; run++) {
+                    long start = System.nanoTime();
+                    session.run(inputs).close();
+                    if (run >= warmUps) {
+                        times[run - warmUps] = (System.nanoTime() - start) / 1e9;
+                    }
+                }
+                Arrays.sort(times);
+                String key = plan.components().get(u).get(0).key();
+                seconds.put(key, times[timedRuns / 2]);
+                LOG.debug("unit {} ({}): {} ms", u, key, times[timedRuns / 2] * 1e3);
+                session.close();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the units to time under " + workDir + ": " + e, e);
+        } finally {
+            sessions.forEach(InferenceSession::close);
+            available.values().forEach(Tensor::close);
+            deleteTree(workDir);
+        }
+        LOG.info("timed {} units of {} on {}: {} ms per step in all", seconds.size(), graph.model().file(), target,
+                String.format(java.util.Locale.ROOT, "%.2f", seconds.values().stream().mapToDouble(d -> d).sum() * 1e3));
+        return new UnitCosts(hash, SplitPlanner.VERSION, latentHeight, latentWidth, target, seconds);
+    }
+
+    /** Seeded Gaussian values for a floating-point input; {@value #TIMESTEP} for an integer one (a timestep). */
+    private static Tensor randomInput(String name, ValueInfo info, SplittableRandom random) {
+        if (info == null || !info.known()) {
+            throw new IllegalStateException("the shape of input '" + name + "' is unknown; cannot time the units");
+        }
+        long count = info.elementCount();
+        float[] values = new float[Math.toIntExact(count)];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = info.dtype().isFloatingPoint() ? (float) nextGaussian(random) : TIMESTEP;
+        }
+        try (Tensor floats = Tensor.ofFloats(values, info.shape())) {
+            return info.dtype() == DType.FP32 ? floats.to(DType.FP32) : floats.to(info.dtype());
+        }
+    }
+
+    private static double nextGaussian(SplittableRandom random) {
+        double u = 1 - random.nextDouble();
+        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.nextDouble());
+    }
+
+    private static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        } catch (IOException e) {
+            LOG.warn("could not remove {}: {}", root, e.toString());
+        }
+    }
+}
