@@ -180,7 +180,7 @@ final class DenoisingLoop implements AutoCloseable {
 
     /** The inputs component 0 declares. */
     List<dev.asyncdiff.api.TensorSpec> firstComponentInputs() {
-        return components.get(0).inputs();
+        return lanes.get(0).components.get(0).inputs();
     }
 
     /**
