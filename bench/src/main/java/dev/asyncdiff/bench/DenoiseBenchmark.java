@@ -13,7 +13,11 @@ import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorSpec;
 import dev.asyncdiff.backend.onnx.OnnxBackendProvider;
+import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
+import dev.asyncdiff.onnx.graph.split.SplitOptions;
+import dev.asyncdiff.onnx.graph.split.SplitResult;
+import dev.asyncdiff.onnx.graph.split.UnitCosts;
 import dev.asyncdiff.samplers.Samplers;
 import dev.asyncdiff.scheduler.async.AsyncStrategyProvider;
 import dev.asyncdiff.scheduler.async.LatentOps;
@@ -31,6 +35,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
@@ -56,10 +61,25 @@ public final class DenoiseBenchmark {
     private final String schedulerJson;
     private final int latentHeight;
     private final int latentWidth;
-    private final DenoiserSource source;
+    private final GraphSplitter splitter = new GraphSplitter();
+    private UnitCosts measured;
 
-    /** One configuration's time. */
-    public record Result(String config, int devices, double seconds, double speedup) {
+    /**
+     * One configuration's time.
+     *
+     * @param componentMillis for a split configuration, each component timed alone on the first device
+     *                        (batch 1, median of a few runs); empty for sequential ones
+     */
+    public record Result(String config, int devices, double seconds, double speedup, double[] componentMillis) {
+        /** The slowest component over the fastest, minus 1, in percent (0 without components). */
+        public double imbalancePercent() {
+            if (componentMillis.length < 2) {
+                return 0;
+            }
+            double max = java.util.Arrays.stream(componentMillis).max().orElse(0);
+            double min = java.util.Arrays.stream(componentMillis).min().orElse(0);
+            return min > 0 ? 100 * (max / min - 1) : 0;
+        }
     }
 
     /**
@@ -121,8 +141,6 @@ public final class DenoiseBenchmark {
             throw new UncheckedIOException("cannot read the configs of " + modelDir + ": " + e.getMessage(), e);
         }
         this.latentWidth = latentHeight;
-        GraphSplitter splitter = new GraphSplitter();
-        this.source = parts -> splitter.components(unet, parts, latentHeight, latentWidth);
     }
 
     /**
@@ -150,7 +168,8 @@ public final class DenoiseBenchmark {
             if (results.isEmpty()) {
                 baseline = seconds;
             }
-            results.add(new Result(config.name(), config.devices(), seconds, baseline / seconds));
+            double[] components = config.sequential() ? new double[0] : componentMillis(config, devices.get(0));
+            results.add(new Result(config.name(), config.devices(), seconds, baseline / seconds, components));
         }
         List<Overhead> overheads = new ArrayList<>();
         log.accept("measuring engine overhead (sequential, " + OVERHEAD_ROUNDS + " interleaved rounds) …");
@@ -210,10 +229,40 @@ public final class DenoiseBenchmark {
     }
 
     private ParallelStrategy strategy(BenchConfig config, Backend backend, List<Device> devices) {
+        List<Device> group = devices.subList(0, devices.size() / config.guidanceGroups());
+        SplitOptions options = splitOptions(config, group);
+        DenoiserSource source = parts -> splitter.components(unet, parts, latentHeight, latentWidth, options);
         StrategyContext context = new StrategyContext(config.async(), source, backend, devices,
                 config.guidanceGroups(), null);
         return config.sequential() ? new SequentialStrategyProvider().create(context)
                 : new AsyncStrategyProvider().create(context);
+    }
+
+    /** The split options of {@code config}: measured unit times (timed once, on the first device) for {@code c}. */
+    private synchronized SplitOptions splitOptions(BenchConfig config, List<Device> devices) {
+        SplitOptions options = SplitOptions.forDevices(devices);
+        if (!config.calibrated()) {
+            return options;
+        }
+        if (measured == null) {
+            Device device = devices.get(0);
+            try (Backend backend = backend(List.of(device), config.intraOpThreads())) {
+                measured = splitter.calibrate(unet, latentHeight, latentWidth, options, file -> backend.load(file, device),
+                        "onnx on " + device.kind().name().toLowerCase(Locale.ROOT), 3, 9);
+            }
+        }
+        return options.withMeasured(measured);
+    }
+
+    /** Each component of {@code config}'s split timed alone on {@code device}, in milliseconds. */
+    private double[] componentMillis(BenchConfig config, Device device) {
+        SplitOptions options = splitOptions(config, List.of(device));
+        SplitResult split = splitter.split(unet, config.async().modelN(), latentHeight, latentWidth, null,
+                ExternalDataPolicy.AUTO, options);
+        try (Backend backend = backend(List.of(device), config.intraOpThreads())) {
+            double[] seconds = splitter.timeComponents(split, options, file -> backend.load(file, device), 3, 9);
+            return java.util.Arrays.stream(seconds).map(s -> s * 1e3).toArray();
+        }
     }
 
     private static Backend backend(List<Device> devices, int intraOpThreads) {
@@ -227,7 +276,8 @@ public final class DenoiseBenchmark {
      */
     private Overhead overhead(BenchConfig config, List<Device> devices, int steps) {
         int parts = config.async().modelN();
-        List<ComponentFile> files = parts == 1 ? List.of() : source.components(parts);
+        List<ComponentFile> files = parts == 1 ? List.of()
+                : splitter.components(unet, parts, latentHeight, latentWidth, splitOptions(config, devices));
         List<InferenceSession> sessions = new ArrayList<>();
         ExecutorService threads = Executors.newFixedThreadPool(parts);
         try (Backend backend = backend(devices, 1);

@@ -23,7 +23,9 @@ class DenoiseBenchmarkTest {
     @Test
     void configurationsParse() {
         assertThat(BenchConfig.parse("sequential")).isEqualTo(new BenchConfig("sequential", true,
-                AsyncConfig.SEQUENTIAL, 1));
+                AsyncConfig.SEQUENTIAL, 1, false));
+        assertThat(BenchConfig.parse("n2s1c").calibrated()).isTrue();
+        assertThat(BenchConfig.parse("n2s1").calibrated()).isFalse();
         assertThat(BenchConfig.parse("sequential-t2").intraOpThreads()).isEqualTo(2);
         BenchConfig async = BenchConfig.parse("n3s2w4");
         assertThat(async.async()).isEqualTo(new AsyncConfig(3, 2, 4, false));
@@ -47,10 +49,16 @@ class DenoiseBenchmarkTest {
         DenoiseBenchmark.Report report = new DenoiseBenchmark(model, 8).run(
                 List.of(Device.CPU, new Device(Device.Kind.CPU, 1), new Device(Device.Kind.CPU, 2)), 3,
                 List.of(BenchConfig.parse("sequential"), BenchConfig.parse("n2s1"), BenchConfig.parse("n2s2"),
-                        BenchConfig.parse("cfg2")), 1, log::add);
+                        BenchConfig.parse("n2s1c"), BenchConfig.parse("cfg2")), 1, log::add);
         assertThat(report.results()).extracting(DenoiseBenchmark.Result::config)
-                .containsExactly("sequential", "n2s1", "n2s2", "cfg2");
-        assertThat(report.results()).extracting(DenoiseBenchmark.Result::devices).containsExactly(1, 2, 3, 2);
+                .containsExactly("sequential", "n2s1", "n2s2", "n2s1c", "cfg2");
+        assertThat(report.results()).extracting(DenoiseBenchmark.Result::devices).containsExactly(1, 2, 3, 2, 2);
+        assertThat(report.results().get(0).componentMillis()).isEmpty();
+        assertThat(report.results().subList(1, 4)).allSatisfy(r -> {
+            assertThat(r.componentMillis()).hasSize(2).doesNotContain(0.0);
+            assertThat(java.util.Arrays.stream(r.componentMillis()).min().orElseThrow()).isPositive();
+            assertThat(r.imbalancePercent()).isNotNegative();
+        });
         assertThat(report.overheads()).extracting(DenoiseBenchmark.Overhead::config).containsExactly("sequential", "n2s1");
         assertThat(report.overheads()).allSatisfy(o -> assertThat(o.minPercent()).isFinite()
                 .isLessThanOrEqualTo(o.medianPercent()).isLessThanOrEqualTo(o.maxPercent()));

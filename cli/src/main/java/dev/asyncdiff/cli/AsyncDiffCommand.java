@@ -44,6 +44,7 @@ public final class AsyncDiffCommand implements Callable<Integer> {
      */
     public static CommandLine newCommandLine() {
         CommandLine commandLine = new CommandLine(new AsyncDiffCommand());
+        commandLine.setCaseInsensitiveEnumValuesAllowed(true);   // --external-data auto, as the README writes it
         ErrorHandler errors = new ErrorHandler();
         commandLine.setExecutionExceptionHandler(errors);
         commandLine.setParameterExceptionHandler(errors);

@@ -7,15 +7,19 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.bench.BenchConfig;
 import dev.asyncdiff.bench.DenoiseBenchmark;
+import dev.asyncdiff.bench.SoakBenchmark;
+import dev.asyncdiff.spi.RuntimeConfig;
 import dev.asyncdiff.synthetic.Family;
 import dev.asyncdiff.synthetic.Scale;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -66,6 +70,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the results as JSON.")
     boolean json;
 
+    private static final int SOAK_DEFAULT_SIZE = 64;
+
+    @Option(names = "--soak", paramLabel = "CYCLES",
+            description = "Instead of timing: open a pipeline, generate one image (--steps, --size; default the "
+                    + "synthetic tiny SD 2.1; 64 px unless --size), close it, CYCLES times, and report the process's RSS (e.g. 100).")
+    Integer soak;
+
     @Override
     public Integer call() throws IOException {
         List<Device> deviceList = new ArrayList<>();
@@ -85,6 +96,9 @@ final class BenchCommand implements Callable<Integer> {
                     + size);
         }
         PrintWriter err = spec.commandLine().getErr();
+        if (soak != null) {
+            return soak(deviceList, err);
+        }
         Path folder = model != null ? model : CachedModels.ensure(Family.SD21, Scale.SMALL, err);
         DenoiseBenchmark.Report report = new DenoiseBenchmark(folder, size / 8).run(deviceList, steps, parsed, repeats, line -> {
             err.println("asyncdiff: " + line);
@@ -92,6 +106,35 @@ final class BenchCommand implements Callable<Integer> {
         });
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? toJson(report) : toTable(report));
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private int soak(List<Device> deviceList, PrintWriter err) throws IOException {
+        if (soak < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--soak must be >= 1, was " + soak);
+        }
+        Path folder = model != null ? model : CachedModels.ensure(Family.SD21, Scale.TINY, err);
+        RuntimeConfig config = RuntimeConfig.builder().devices(deviceList.get(0)).build();
+        int soakSize = spec.commandLine().getParseResult().hasMatchedOption("--size") ? size : SOAK_DEFAULT_SIZE;
+        SoakBenchmark.Report report = new SoakBenchmark(folder, config, steps, soakSize,
+                CachedModels.cacheRoot().resolve("splits")).run(soak, line -> {
+                    err.println("asyncdiff: " + line);
+                    err.flush();
+                });
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            ObjectMapper mapper = new ObjectMapper();
+            ObjectNode root = mapper.createObjectNode();
+            root.put("cycles", report.rssBytes().size());
+            root.put("startRssBytes", report.startRssBytes());
+            root.put("maxRssBytes", report.maxRssBytes());
+            root.set("rssBytes", mapper.valueToTree(report.rssBytes()));
+            root.set("heapBytes", mapper.valueToTree(report.heapBytes()));
+            out.println(mapper.writeValueAsString(root));
+        } else {
+            out.println(report.summary());
+        }
         out.flush();
         return ExitCodes.OK;
     }
@@ -109,10 +152,14 @@ final class BenchCommand implements Callable<Integer> {
         StringBuilder table = new StringBuilder();
         table.append(String.format(Locale.ROOT, "%s: %d steps, %dx%d latents, guidance 7.5 (batch 2)%n",
                 report.model(), report.steps(), report.latentHeight(), report.latentWidth()));
-        table.append(String.format(Locale.ROOT, "%-16s %7s %9s %8s%n", "config", "devices", "seconds", "speedup"));
+        table.append(String.format(Locale.ROOT, "%-16s %7s %9s %8s  %s%n", "config", "devices", "seconds", "speedup",
+                "components alone (ms, batch 1), imbalance"));
         for (DenoiseBenchmark.Result r : report.results()) {
-            table.append(String.format(Locale.ROOT, "%-16s %7d %9.3f %7.2fx%n", r.config(), r.devices(), r.seconds(),
-                    r.speedup()));
+            String components = r.componentMillis().length == 0 ? "" : Arrays.stream(r.componentMillis())
+                    .mapToObj(ms -> String.format(Locale.ROOT, "%.1f", ms)).collect(Collectors.joining(" / "))
+                    + String.format(Locale.ROOT, "  (%.1f%%)", r.imbalancePercent());
+            table.append(String.format(Locale.ROOT, "%-16s %7d %9.3f %7.2fx  %s%n", r.config(), r.devices(),
+                    r.seconds(), r.speedup(), components));
         }
         for (DenoiseBenchmark.Overhead o : report.overheads()) {
             table.append(String.format(Locale.ROOT, "engine overhead over direct ONNX Runtime calls, %s: median %.1f%% "
@@ -127,8 +174,13 @@ final class BenchCommand implements Callable<Integer> {
         ObjectNode root = mapper.createObjectNode();
         ArrayNode results = root.putArray("results");
         for (DenoiseBenchmark.Result r : report.results()) {
-            results.addObject().put("config", r.config()).put("devices", r.devices()).put("seconds", r.seconds())
-                    .put("speedup", r.speedup());
+            ObjectNode result = results.addObject().put("config", r.config()).put("devices", r.devices())
+                    .put("seconds", r.seconds()).put("speedup", r.speedup());
+            if (r.componentMillis().length > 0) {
+                ArrayNode components = result.putArray("componentMillis");
+                Arrays.stream(r.componentMillis()).forEach(components::add);
+                result.put("imbalancePercent", r.imbalancePercent());
+            }
         }
         root.put("overheadPercent", report.overheadPercent());
         ArrayNode overheads = root.putArray("overheads");

@@ -11,8 +11,17 @@ import dev.asyncdiff.spi.RuntimeConfig;
 import dev.asyncdiff.synthetic.Family;
 import dev.asyncdiff.synthetic.Scale;
 import java.awt.image.BufferedImage;
+import dev.asyncdiff.api.ModelNotFoundException;
+import dev.asyncdiff.samplers.Samplers;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import javax.imageio.ImageIO;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -59,8 +68,12 @@ final class GenerateCommand implements Callable<Integer> {
                     + "tiny SD 2.1 written once into the cache ($ASYNCDIFF_CACHE_DIR/models or ~/.cache/asyncdiff/models).")
     Path model;
 
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "What to draw.")
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "What to draw (this or --prompt-file).")
     String prompt;
+
+    @Option(names = "--prompt-file", paramLabel = "FILE",
+            description = "Reads the prompt from a UTF-8 text file (for long prompts; a final line break is dropped).")
+    Path promptFile;
 
     @Option(names = "--negative-prompt", paramLabel = "TEXT", defaultValue = "",
             description = "What to steer away from (default: none).")
@@ -106,7 +119,8 @@ final class GenerateCommand implements Callable<Integer> {
     double strength;
 
     @Option(names = "--out", paramLabel = "FILE.png", defaultValue = "out.png",
-            description = "Output PNG; with several images out-0.png, out-1.png, … (default: ${DEFAULT-VALUE}).")
+            description = "Output PNG (with the parameters) or JPEG (.jpg); with several images out-0.png, "
+                    + "out-1.png, … (default: ${DEFAULT-VALUE}).")
     Path out;
 
     @Option(names = "--strategy", paramLabel = "sequential|async",
@@ -136,6 +150,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         validateFlags();
+        checkOutput();
+        String promptText = promptText();
         RuntimeConfig config = runtime.toConfig();
         AsyncConfig asyncConfig = asyncConfig(config);
         BufferedImage initImage = image == null ? null : Images.read(image);
@@ -148,7 +164,7 @@ final class GenerateCommand implements Callable<Integer> {
         long firstSeed = seed != null ? seed : ThreadLocalRandom.current().nextLong(0, 1L << 32);
         CancellationToken cancellation = new CancellationToken();
         ProgressBar progress = new ProgressBar(err, System.console() != null);
-        GenerationRequest.Builder request = GenerationRequest.builder(prompt).negativePrompt(negativePrompt)
+        GenerationRequest.Builder request = GenerationRequest.builder(promptText).negativePrompt(negativePrompt)
                 .steps(steps).seed(firstSeed)
                 .size(width == null ? 0 : width, height == null ? 0 : height)
                 .numImages(numImages).scheduler(scheduler).listener(progress).cancellation(cancellation);
@@ -177,9 +193,9 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationResult result = pipeline.generate(generation);
             progress.closeBar();
             List<Path> files = outputFiles(out, result.images().size());
-            for (int i = 0; i < files.size(); i++) {
-                Images.writePng(result.images().get(i), files.get(i), Map.of("parameters", result.parameters().get(i)));
-                stdout.println("wrote " + files.get(i).toAbsolutePath());
+            writeAll(result, files);
+            for (Path file : files) {
+                stdout.println("wrote " + file.toAbsolutePath());
             }
             BufferedImage first = result.images().get(0);
             double denoiseSeconds = result.timings().denoising().toNanos() / 1e9;
@@ -211,6 +227,10 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private void validateFlags() {
+        if ((prompt == null) == (promptFile == null)) {
+            throw usage(prompt == null ? "a prompt is required: --prompt TEXT or --prompt-file FILE"
+                    : "--prompt and --prompt-file cannot both be given");
+        }
         if (steps < 1) {
             throw usage("--steps must be >= 1, was " + steps);
         }
@@ -241,6 +261,27 @@ final class GenerateCommand implements Callable<Integer> {
         if (modelN != null && modelN < 1) {
             throw usage("--model-n must be >= 1, was " + modelN);
         }
+        if (scheduler != null) {
+            try {
+                Samplers.provider(scheduler);
+            } catch (IllegalArgumentException e) {
+                throw usage("--scheduler: " + e.getMessage());
+            }
+        }
+    }
+
+    /** {@code --prompt}, or the text of {@code --prompt-file} without its final line break. */
+    private String promptText() {
+        if (prompt != null) {
+            return prompt;
+        }
+        try {
+            return Files.readString(promptFile, StandardCharsets.UTF_8).replaceFirst("\\R\\z", "");
+        } catch (NoSuchFileException e) {
+            throw new ModelNotFoundException(promptFile, "prompt file (--prompt-file)");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the prompt file " + promptFile + " (--prompt-file): " + e, e);
+        }
     }
 
     /** The AsyncDiff settings the flags ask for. */
@@ -258,6 +299,10 @@ final class GenerateCommand implements Callable<Integer> {
         }
         int devices = config.devices().size() / (cfgParallel ? 2 : 1);
         int parts = modelN != null ? modelN : stride == 2 ? devices - 1 : devices;
+        if (modelN != null && modelN == 1 && stride == 1) {
+            throw usage("--model-n 1 with --stride 1 does not split the denoiser; use --model-n 2 or more with "
+                    + "--strategy async, or --strategy sequential");
+        }
         if (parts < 2 && stride == 1) {
             throw usage("--strategy async splits the denoiser over at least 2 devices; got " + config.devices()
                     + " (e.g. --devices cpu:0,cpu:1)");
@@ -269,6 +314,96 @@ final class GenerateCommand implements Callable<Integer> {
                     + devices + " " + config.devices());
         }
         return wanted;
+    }
+
+    /**
+     * Checks before any work that the output files can be written: a known image format ({@code .png},
+     * {@code .jpg}/{@code .jpeg}, or no extension for PNG) and a folder that exists and may be written, so a
+     * long generation never ends in an error about its output.
+     */
+    private List<Path> checkOutput() {
+        String format = formatOf(out);
+        if (format == null) {
+            throw usage("--out " + out + ": unknown image format; expected a .png, .jpg or .jpeg file");
+        }
+        List<Path> files = outputFiles(out, numImages);
+        Path folder = out.toAbsolutePath().getParent();
+        if (folder != null && !Files.isDirectory(folder)) {
+            throw usage("--out " + out + ": the folder " + folder + (Files.exists(folder) ? " is not a folder"
+                    : " does not exist"));
+        }
+        if (folder != null && !Files.isWritable(folder)) {
+            throw usage("--out " + out + ": cannot write in " + folder + ": permission denied");
+        }
+        for (Path file : files) {
+            if (Files.isDirectory(file)) {
+                throw usage("--out " + file + " is a folder; expected an image file name");
+            }
+            if (Files.exists(file) && !Files.isWritable(file)) {
+                throw usage("--out " + file + ": cannot overwrite it: permission denied");
+            }
+        }
+        return files;
+    }
+
+    /** {@code png}, {@code jpg} or null (unknown) for a file name; no extension means PNG. */
+    static String formatOf(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        int dot = name.lastIndexOf('.');
+        if (dot <= 0) {
+            return "png";
+        }
+        return switch (name.substring(dot + 1)) {
+            case "png" -> "png";
+            case "jpg", "jpeg" -> "jpg";
+            default -> null;
+        };
+    }
+
+    /**
+     * Writes every image to a temporary file beside its target, then renames them all into place: with
+     * several images, a failed write leaves none of them (and no temporary file).
+     */
+    private void writeAll(GenerationResult result, List<Path> files) {
+        List<Path> temporaries = new ArrayList<>(files.size());
+        try {
+            for (int i = 0; i < files.size(); i++) {
+                Path file = files.get(i).toAbsolutePath();
+                Path temporary = file.resolveSibling("." + file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+                temporaries.add(temporary);
+                BufferedImage image = result.images().get(i);
+                if (formatOf(file).equals("jpg")) {
+                    writeJpeg(image, temporary);
+                } else {
+                    Images.writePng(image, temporary, Map.of("parameters", result.parameters().get(i)));
+                }
+            }
+            for (int i = 0; i < files.size(); i++) {
+                Files.move(temporaries.get(i), files.get(i).toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING,
+                        StandardCopyOption.ATOMIC_MOVE);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + files + ": " + e + "; nothing was written", e);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot write " + files + ": " + e.getMessage() + "; nothing was written", e);
+        } finally {
+            for (Path temporary : temporaries) {
+                try {
+                    Files.deleteIfExists(temporary);
+                } catch (IOException ignored) {
+                    // best effort: the temporary file was never renamed into place
+                }
+            }
+        }
+    }
+
+    /** JPEG (no alpha; JPEG has no place for the generation parameters, which only PNGs carry). */
+    private static void writeJpeg(BufferedImage image, Path file) throws IOException {
+        BufferedImage rgb = new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
+        rgb.getGraphics().drawImage(image, 0, 0, null);
+        if (!ImageIO.write(rgb, "jpg", file.toFile())) {
+            throw new IOException("no JPEG writer in this JVM");
+        }
     }
 
     /** {@code out} itself for one image, else {@code out-0.png}, {@code out-1.png}, …. */

@@ -214,7 +214,8 @@ final class SplitCommand implements Callable<Integer> {
     private void print(SplitResult split, PrintWriter out) {
         SplitManifest m = split.manifest();
         out.printf(Locale.ROOT, "%s: %d component(s), costs estimated for %dx%d latents (%dx%d images)%s%n",
-                GraphSplitter.denoiserFile(model).toAbsolutePath(), m.parts(), m.latentHeight(), m.latentWidth(),
+                Files.isRegularFile(model.resolve(SplitManifest.FILE_NAME)) ? "pre-split folder " + model.toAbsolutePath()
+                        : GraphSplitter.denoiserFile(model).toAbsolutePath(), m.parts(), m.latentHeight(), m.latentWidth(),
                 m.latentHeight() * VAE_FACTOR, m.latentWidth() * VAE_FACTOR,
                 split.reused() ? "; reused from " + split.directory() : "");
         SplitManifest.Planning planning = m.planning();

@@ -80,8 +80,18 @@ final class TckCommand implements Callable<Integer> {
         out.println("compatibility kit: adapter " + kit.adapterName() + ", model " + model.toAbsolutePath());
         out.flush();
         List<CheckResult> results = new java.util.ArrayList<>();
-        for (dev.asyncdiff.tck.Check check : dev.asyncdiff.tck.Check.values()) {
+        PrintWriter err = spec.commandLine().getErr();
+        dev.asyncdiff.tck.Check[] checks = dev.asyncdiff.tck.Check.values();
+        for (int i = 0; i < checks.length; i++) {
+            dev.asyncdiff.tck.Check check = checks[i];
+            // progress on stderr: some checks run dozens of generations, and the result line comes only at the end
+            err.printf(Locale.ROOT, "asyncdiff: tck check %d/%d: %s …%n", i + 1, checks.length, check.id());
+            err.flush();
+            long start = System.nanoTime();
             CheckResult result = kit.run(check);
+            err.printf(Locale.ROOT, "asyncdiff: tck check %d/%d: %s done in %.1f s%n", i + 1, checks.length, check.id(),
+                    (System.nanoTime() - start) / 1e9);
+            err.flush();
             results.add(result);
             out.printf(Locale.ROOT, "%-7s %-21s %s%n", result.status().name().toLowerCase(Locale.ROOT),
                     check.id(), result.message());

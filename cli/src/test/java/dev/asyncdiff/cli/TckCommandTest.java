@@ -27,6 +27,8 @@ class TckCommandTest {
         assertThat(run.exitCode()).isEqualTo(ExitCodes.OK);
         assertThat(run.out()).contains("adapter sd").contains("passed  split-exactness")
                 .contains("passed  input-validation").contains("all checks passed");
+        assertThat(run.err()).as("progress while it runs").contains("tck check 1/6: split-exactness …")
+                .contains("tck check 6/6: input-validation done in");
         JsonNode json = new ObjectMapper().readTree(dir.resolve("r.json").toFile());
         assertThat(json.get("passed").asBoolean()).isTrue();
         assertThat(json.get("checks")).hasSize(6);

@@ -1,6 +1,7 @@
 package dev.asyncdiff.synthetic;
 
 import dev.asyncdiff.api.DType;
+import dev.asyncdiff.onnx.graph.CacheLock;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.GraphBuilder;
 import java.io.IOException;
@@ -29,7 +30,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The folder is assembled under a temporary name beside {@code outDir} and renamed into place
  * once complete ({@code model_index.json} last), so a failure never leaves a folder that looks
- * complete. {@code outDir} must be absent or an empty folder; nothing is ever overwritten.
+ * complete; staging folders left by a process killed while it wrote are removed by the next write of the same
+ * folder. {@code outDir} must be absent or an empty folder; nothing is ever overwritten.
  * Same arguments, same bytes: weights are seeded and every file is written deterministically.
  */
 public final class SyntheticModels {
@@ -103,6 +105,7 @@ public final class SyntheticModels {
         }
         Path target = outDir.toAbsolutePath().normalize();
         checkReplaceable(target);
+        CacheLock.removeAbandoned(target, ".");   // staging folders of runs killed while they wrote
         BpeVocabulary vocabulary = tokenizer.vocabulary();
         FamilyPreset preset = FamilyPreset.of(family, scale).withVocabSize(vocabulary.size());
         Path staging = createStaging(target);
@@ -191,10 +194,9 @@ public final class SyntheticModels {
         try {
             Files.createDirectories(parent);
             // not Files.createTempDirectory: its owner-only permissions would stay on the finished folder
-            String prefix = "." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-";
             for (int attempt = 0; ; attempt++) {
                 try {
-                    return Files.createDirectory(parent.resolve(prefix + Long.toHexString(System.nanoTime())));
+                    return Files.createDirectory(CacheLock.temporarySibling(target, "."));
                 } catch (FileAlreadyExistsException e) {
                     if (attempt == 9 || !Files.isDirectory(parent)) {
                         throw e;

@@ -282,6 +282,11 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
                 }
                 // floor(steps × strength) = 0 keeps the image: no denoising step (diffusers refuses this case)
                 boolean keep = NoiseScheduler.strengthStartStep(request.steps(), request.strength()) >= request.steps();
+                if (keep) {
+                    LOG.warn("strength {} with {} steps runs no denoising step (steps x strength < 1): the init "
+                            + "image comes back only encoded and decoded; raise the strength or the steps",
+                            request.strength(), request.steps());
+                }
                 timesteps = keep ? new double[0] : scheduler.setTimestepsForStrength(request.steps(), request.strength());
                 latents = timesteps.length == 0 ? initBatch : noised(scheduler, initBatch,
                         LatentNoise.batch(request.seed(), batch, perImage), timesteps[0], batch, channels,
@@ -317,7 +322,9 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
             for (int i = 0; i < batch; i++) {
                 cancellation.throwIfCancelled();
                 pixels.add(vae.decodeToTensorData(denoised, i * perImage, latentHeight, latentWidth));
-                parameters.add(parameters(request, guidance, width, height, request.seed() + i, timesteps.length));
+                // the steps asked for, not those that ran (PNDM's extra PRK step, image-to-image's strength tail):
+                // the parameters must regenerate the same image
+                parameters.add(parameters(request, guidance, width, height, request.seed() + i, request.steps()));
             }
             long decodeDone = System.nanoTime();
             PhaseTimings timings = new PhaseTimings(Duration.ofNanos(textDone - start),

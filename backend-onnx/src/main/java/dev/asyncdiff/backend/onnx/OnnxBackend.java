@@ -2,6 +2,7 @@ package dev.asyncdiff.backend.onnx;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import dev.asyncdiff.api.BackendException;
@@ -11,11 +12,13 @@ import dev.asyncdiff.api.MalformedModelException;
 import dev.asyncdiff.api.ModelNotFoundException;
 import dev.asyncdiff.spi.Backend;
 import dev.asyncdiff.spi.BackendOptions;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +35,11 @@ import org.slf4j.LoggerFactory;
  * threads.
  */
 public final class OnnxBackend implements Backend {
+    /** The SLF4J logger whose level decides how much of ONNX Runtime's own log is printed. */
+    public static final String ORT_LOGGER = "ai.onnxruntime";
     private static final Logger LOG = LoggerFactory.getLogger(OnnxBackend.class);
+    private static final long MIN_ENVIRONMENT_STACK = 64L << 20;
+    private static volatile OrtEnvironment environment;
 
     private final OrtEnvironment env;
     private final OnnxOptions options;
@@ -58,13 +65,98 @@ public final class OnnxBackend implements Backend {
         LOG.debug("opened ONNX Runtime {} for devices {} with {}", env.getVersion(), backendOptions.devices(), options);
     }
 
-    private static OrtEnvironment environment() {
-        try {
-            return OrtEnvironment.getEnvironment();
-        } catch (LinkageError e) {
+    /**
+     * ONNX Runtime's process-wide environment, created once on a thread of its own with a large stack.
+     *
+     * <p>Why: ONNX Runtime 1.29 recurses over the process's command line while it creates its environment,
+     * about 800 bytes of native stack per character, so a JVM started with any argument over ~4,000
+     * characters (a 400-word {@code --prompt}, a long {@code -D} option) dies with a segmentation fault on
+     * a default 8 MiB main thread or 1-2 MiB worker thread. The stack given here grows with the command
+     * line ({@link #environmentStackBytes()}); it is only reserved, not committed, so it costs no memory.
+     * The environment logs at {@link #ortLoggingLevel()}: ONNX Runtime's Java API cannot hand its log to
+     * SLF4J, so its native lines (printed raw on stderr, with terminal colour codes) stay off unless the
+     * {@value #ORT_LOGGER} logger is at debug; its errors reach the caller as exceptions anyway.
+     *
+     * @throws BackendException when the native library cannot be loaded or the environment cannot be created
+     */
+    public static OrtEnvironment environment() {
+        OrtEnvironment env = environment;
+        if (env != null) {
+            return env;
+        }
+        synchronized (OnnxBackend.class) {
+            if (environment == null) {
+                environment = createEnvironment();
+            }
+            return environment;
+        }
+    }
+
+    private static OrtEnvironment createEnvironment() {
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        OrtLoggingLevel level = ortLoggingLevel();
+        Thread creator = new Thread(null, () -> {
+            try {
+                outcome.set(OrtEnvironment.getEnvironment(level, "asyncdiff"));
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        }, "asyncdiff-ort-environment", environmentStackBytes());
+        creator.setDaemon(true);
+        creator.start();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                creator.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;   // the environment is process-wide: finish creating it, then re-interrupt
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        Object result = outcome.get();
+        if (result instanceof OrtEnvironment created) {
+            return created;
+        }
+        if (result instanceof LinkageError e) {
             throw new BackendException("NATIVE_LOAD_FAILED", "could not load ONNX Runtime's native library for this"
                     + " platform (" + System.getProperty("os.name") + "/" + System.getProperty("os.arch") + "): " + e, e);
         }
+        Throwable failure = (Throwable) result;
+        throw new BackendException("ENVIRONMENT_FAILED", "could not create ONNX Runtime's environment: " + failure,
+                failure);
+    }
+
+    /**
+     * The stack of the thread that creates the environment: 64 MiB, or 1 KiB per character of this
+     * process's command line when that is more (capped at 1 GiB; Linux limits one argument to 128 KiB).
+     */
+    static long environmentStackBytes() {
+        long perCharacter = 1024L * commandLineLength();
+        return Math.min(1L << 30, Math.max(MIN_ENVIRONMENT_STACK, perCharacter));
+    }
+
+    private static long commandLineLength() {
+        Path cmdline = Path.of("/proc/self/cmdline");
+        try {
+            if (Files.isReadable(cmdline)) {
+                return Files.readAllBytes(cmdline).length;   // /proc reports a size of 0: read it
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("cannot read {}: {}", cmdline, e.toString());
+        }
+        return ProcessHandle.current().info().commandLine().map(String::length).orElse(0);
+    }
+
+    /** ONNX Runtime's log level for the environment, from the SLF4J level of {@value #ORT_LOGGER}. */
+    static OrtLoggingLevel ortLoggingLevel() {
+        Logger ort = LoggerFactory.getLogger(ORT_LOGGER);
+        if (ort.isTraceEnabled()) {
+            return OrtLoggingLevel.ORT_LOGGING_LEVEL_VERBOSE;
+        }
+        return ort.isDebugEnabled() ? OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING : OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
     }
 
     /** The options this backend applies to every session. */

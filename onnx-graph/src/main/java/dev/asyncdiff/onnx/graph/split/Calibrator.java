@@ -1,6 +1,5 @@
 package dev.asyncdiff.onnx.graph.split;
 
-import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.InferenceSession;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
@@ -49,62 +48,80 @@ final class Calibrator {
     static UnitCosts measure(GraphIndex graph, String hash, int latentHeight, int latentWidth, SplitOptions options,
                              Function<Path, InferenceSession> loader, String target, int warmUps, int timedRuns,
                              Path workDir) {
-        if (warmUps < 0 || timedRuns < 1) {
-            throw new IllegalArgumentException("calibration needs >= 0 warm-up runs and >= 1 timed run, was "
-                    + warmUps + " and " + timedRuns);
-        }
         SplitPlanner.Plan plan = SplitPlanner.perUnit(graph, latentHeight, latentWidth, options.withMeasured(null));
         List<ComponentBuilder.Built> units = ComponentBuilder.build(plan);
-        Map<String, Double> seconds = new LinkedHashMap<>();
-        Map<String, Tensor> available = new HashMap<>();
-        List<InferenceSession> sessions = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
         try {
             Files.createDirectories(workDir);
-            SplittableRandom random = new SplittableRandom(0);
-            for (String input : graph.inputs().keySet()) {
-                available.put(input, randomInput(input, plan.infos().get(input), random));
-            }
             for (int u = 0; u < units.size(); u++) {
                 ComponentBuilder.Built built = units.get(u);
                 Path file = workDir.resolve("unit-" + u + ".onnx");
                 OnnxWriter.write(built.skeleton(), built.initializers(), file, ExternalDataPolicy.AUTO);
-                InferenceSession session = loader.apply(file);
-                sessions.add(session);
-                Map<String, Tensor> inputs = new LinkedHashMap<>();
-                for (TensorSpec spec : session.inputs()) {
-                    inputs.put(spec.name(), available.get(spec.name()));
-                }
-                try (NamedTensors first = session.run(inputs)) {
-                    for (String name : List.copyOf(first.names())) {
-                        if (!available.containsKey(name)) {
-                            available.put(name, first.take(name));
-                        }
-                    }
-                }
-                double[] times = new double[timedRuns];
-                for (int run = 0; run < warmUps + timedRuns; run++) {
-                    long start = System.nanoTime();
-                    session.run(inputs).close();
-                    if (run >= warmUps) {
-                        times[run - warmUps] = (System.nanoTime() - start) / 1e9;
-                    }
-                }
-                Arrays.sort(times);
-                String key = plan.components().get(u).get(0).key();
-                seconds.put(key, times[timedRuns / 2]);
-                LOG.debug("unit {} ({}): {} ms", u, key, times[timedRuns / 2] * 1e3);
-                session.close();
+                files.add(file);
             }
+            double[] medians = timeChain(plan.analysis(), files, loader, warmUps, timedRuns);
+            Map<String, Double> seconds = new LinkedHashMap<>();
+            for (int u = 0; u < medians.length; u++) {
+                seconds.put(plan.components().get(u).get(0).key(), medians[u]);
+            }
+            LOG.info("timed {} units of {} on {}: {} ms per step in all", seconds.size(), graph.model().file(), target,
+                    String.format(java.util.Locale.ROOT, "%.2f", Arrays.stream(medians).sum() * 1e3));
+            return new UnitCosts(hash, SplitPlanner.VERSION, latentHeight, latentWidth, target, seconds);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the units to time under " + workDir + ": " + e, e);
         } finally {
-            sessions.forEach(InferenceSession::close);
-            available.values().forEach(Tensor::close);
             deleteTree(workDir);
         }
-        LOG.info("timed {} units of {} on {}: {} ms per step in all", seconds.size(), graph.model().file(), target,
-                String.format(java.util.Locale.ROOT, "%.2f", seconds.values().stream().mapToDouble(d -> d).sum() * 1e3));
-        return new UnitCosts(hash, SplitPlanner.VERSION, latentHeight, latentWidth, target, seconds);
+    }
+
+    /**
+     * Runs {@code files} (components of the model behind {@code analysis}, in order) once as a chain on
+     * seeded random inputs, so that each gets its real inputs, then times each alone: {@code warmUps}
+     * untimed runs, then the median of {@code timedRuns}. Returns the median seconds per file.
+     */
+    static double[] timeChain(SplitPlanner.Analysis analysis, List<Path> files, Function<Path, InferenceSession> loader,
+                              int warmUps, int timedRuns) {
+        if (warmUps < 0 || timedRuns < 1) {
+            throw new IllegalArgumentException("timing needs >= 0 warm-up runs and >= 1 timed run, was "
+                    + warmUps + " and " + timedRuns);
+        }
+        Map<String, Tensor> available = new HashMap<>();
+        double[] medians = new double[files.size()];
+        try {
+            SplittableRandom random = new SplittableRandom(0);
+            for (String input : analysis.graph().inputs().keySet()) {
+                available.put(input, randomInput(input, analysis.infos().get(input), random));
+            }
+            for (int u = 0; u < files.size(); u++) {
+                try (InferenceSession session = loader.apply(files.get(u))) {
+                    Map<String, Tensor> inputs = new LinkedHashMap<>();
+                    for (TensorSpec spec : session.inputs()) {
+                        inputs.put(spec.name(), available.get(spec.name()));
+                    }
+                    try (NamedTensors first = session.run(inputs)) {
+                        for (String name : List.copyOf(first.names())) {
+                            if (!available.containsKey(name)) {
+                                available.put(name, first.take(name));
+                            }
+                        }
+                    }
+                    double[] times = new double[timedRuns];
+                    for (int run = 0; run < warmUps + timedRuns; run++) {
+                        long start = System.nanoTime();
+                        session.run(inputs).close();
+                        if (run >= warmUps) {
+                            times[run - warmUps] = (System.nanoTime() - start) / 1e9;
+                        }
+                    }
+                    Arrays.sort(times);
+                    medians[u] = times[timedRuns / 2];
+                    LOG.debug("{}: {} ms", files.get(u).getFileName(), medians[u] * 1e3);
+                }
+            }
+            return medians;
+        } finally {
+            available.values().forEach(Tensor::close);
+        }
     }
 
     /** Seeded Gaussian values for a floating-point input; {@value #TIMESTEP} for an integer one (a timestep). */
@@ -118,7 +135,7 @@ final class Calibrator {
             values[i] = info.dtype().isFloatingPoint() ? (float) nextGaussian(random) : TIMESTEP;
         }
         try (Tensor floats = Tensor.ofFloats(values, info.shape())) {
-            return info.dtype() == DType.FP32 ? floats.to(DType.FP32) : floats.to(info.dtype());
+            return floats.to(info.dtype());
         }
     }
 

@@ -6,6 +6,7 @@ import dev.asyncdiff.api.ComponentFile;
 import dev.asyncdiff.api.ComponentSplitter;
 import dev.asyncdiff.api.MalformedModelException;
 import dev.asyncdiff.api.ModelNotFoundException;
+import dev.asyncdiff.onnx.graph.CacheLock;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.OnnxModel;
 import dev.asyncdiff.onnx.graph.OnnxWriter;
@@ -34,13 +35,20 @@ import org.slf4j.LoggerFactory;
  * Cuts an exported denoiser into N components by architecture, from the ONNX graph alone, and
  * caches the result on disk under (source hash, N, latent size, planner version).
  *
- * <p>Thread-safe: instances hold their cache location and remembered digests; concurrent splits of the same model
- * each write their own temporary folder and the last one to finish wins.
+ * <p>Cache entries are safe to share between threads and processes: a split is written under the entry's
+ * {@link CacheLock} into a temporary folder and renamed into place, so a second writer of the same entry waits and
+ * reuses it, and a reader sees an entry either complete or not at all. The manifest records every file's size and
+ * SHA-256; an entry that no longer matches (truncated, overwritten) is cut again with a warning. Temporary folders
+ * of runs killed while they wrote are removed by the next writer.
+ *
+ * <p>Thread-safe: instances hold their cache location and remembered digests.
  */
 public final class GraphSplitter implements ComponentSplitter {
     private static final Logger LOG = LoggerFactory.getLogger(GraphSplitter.class);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private final Path cacheRoot;
+    /** Digests of split files found intact, by {@link #fingerprint}: each file version is read once per JVM. */
+    private static final Map<String, String> VERIFIED = new ConcurrentHashMap<>();
     private final Map<String, String> digests = new ConcurrentHashMap<>();
 
     /** A splitter caching under {@link #defaultCacheRoot()}. */
@@ -53,9 +61,18 @@ public final class GraphSplitter implements ComponentSplitter {
         this.cacheRoot = cacheRoot;
     }
 
-    /** {@code $ASYNCDIFF_CACHE_DIR/splits}, or {@code ~/.cache/asyncdiff/splits}. */
+    /** System property that overrides {@code ASYNCDIFF_CACHE_DIR} (the build points tests' caches at {@code target}). */
+    public static final String CACHE_PROPERTY = "asyncdiff.cache.dir";
+
+    /**
+     * {@code <cache>/splits}, where {@code <cache>} is the {@value #CACHE_PROPERTY} system property, else
+     * {@code $ASYNCDIFF_CACHE_DIR}, else {@code ~/.cache/asyncdiff}.
+     */
     public static Path defaultCacheRoot() {
-        String configured = System.getenv("ASYNCDIFF_CACHE_DIR");
+        String configured = System.getProperty(CACHE_PROPERTY);
+        if (configured == null || configured.isBlank()) {
+            configured = System.getenv("ASYNCDIFF_CACHE_DIR");
+        }
         Path base = configured != null && !configured.isBlank() ? Path.of(configured)
                 : Path.of(System.getProperty("user.home"), ".cache", "asyncdiff");
         return base.resolve("splits");
@@ -127,18 +144,54 @@ public final class GraphSplitter implements ComponentSplitter {
                     latentHeight, latentWidth);
             options = options.withMeasured(null);
         }
-        Path target = outputDir != null ? outputDir : cacheRoot.resolve(hash.substring(0, 16) + "-n" + parts + "-"
-                + latentHeight + "x" + latentWidth + "-v" + SplitPlanner.VERSION + "-" + shortHash(options.fingerprint()));
-        SplitResult cached = reusable(target, hash, parts, latentHeight, latentWidth);
-        if (cached != null) {
+        if (outputDir != null) {
+            Reuse existing = reusable(outputDir, hash, parts, latentHeight, latentWidth);
+            if (existing.result() != null) {
+                LOG.info("reusing split {}", outputDir);
+                return existing.result();
+            }
+            CacheLock.removeAbandoned(outputDir, "");
+            return cut(model, modelFile, hash, parts, latentHeight, latentWidth, policy, options, outputDir,
+                    existing);
+        }
+        Path target = cacheRoot.resolve(hash.substring(0, 16) + "-n" + parts + "-" + latentHeight + "x"
+                + latentWidth + "-v" + SplitPlanner.VERSION + "-" + shortHash(options.fingerprint()));
+        Reuse cached = reusable(target, hash, parts, latentHeight, latentWidth);
+        if (cached.result() != null) {
             LOG.info("reusing split {}", target);
-            return cached;
+            return cached.result();
+        }
+        try (CacheLock lock = CacheLock.acquire(target, "split")) {
+            // another process or thread may have written it while this one waited for the lock
+            cached = reusable(target, hash, parts, latentHeight, latentWidth);
+            if (cached.result() != null) {
+                LOG.info("reusing split {}, written by another run", target);
+                return cached.result();
+            }
+            CacheLock.removeAbandoned(target, "");
+            return cut(model, modelFile, hash, parts, latentHeight, latentWidth, policy, options, target, cached);
+        } catch (UncheckedIOException e) {
+            throw new UncheckedIOException(e.getMessage() + cacheNote(), e.getCause());
+        }
+    }
+
+    /** Plans, builds and writes the split to {@code target}, replacing a damaged one there with a warning. */
+    private SplitResult cut(OnnxModel model, Path modelFile, String hash, int parts, int latentHeight,
+                            int latentWidth, ExternalDataPolicy policy, SplitOptions options, Path target,
+                            Reuse previous) {
+        if (previous.problem() != null) {
+            LOG.warn("the split in {} is damaged ({}); splitting {} again", target, previous.problem(), modelFile);
         }
         SplitPlanner.Plan plan = SplitPlanner.plan(new GraphIndex(model), parts, latentHeight, latentWidth, options);
         List<ComponentBuilder.Built> components = ComponentBuilder.build(plan);
         SplitManifest manifest = write(target, modelFile, hash, parts, latentHeight, latentWidth, planning(options,
                 components), components, policy);
         return new SplitResult(target, manifest, false);
+    }
+
+    /** Where the split cache is and how to move it, for the messages of cache errors. */
+    private String cacheNote() {
+        return " (split cache: " + cacheRoot.toAbsolutePath() + "; set ASYNCDIFF_CACHE_DIR to use another folder)";
     }
 
     /**
@@ -162,6 +215,24 @@ public final class GraphSplitter implements ComponentSplitter {
         return costs;
     }
 
+    /**
+     * Times the components of {@code split} one by one on real sessions (each fed its real inputs from one
+     * chained run on seeded random model inputs; a few warm runs, then the median of {@code timedRuns}):
+     * what a component costs on the target, to compare with the plan's shares.
+     *
+     * @return the median seconds of each component, in order
+     */
+    public double[] timeComponents(SplitResult split, SplitOptions options,
+                                   java.util.function.Function<Path, dev.asyncdiff.api.InferenceSession> loader,
+                                   int warmUps, int timedRuns) {
+        SplitManifest manifest = split.manifest();
+        OnnxModel model = OnnxModel.load(Path.of(manifest.source()));
+        SplitPlanner.Analysis analysis = SplitPlanner.analyse(new GraphIndex(model), manifest.latentHeight(),
+                manifest.latentWidth(), options);
+        List<Path> files = split.componentFiles().stream().map(ComponentFile::file).toList();
+        return Calibrator.timeChain(analysis, files, loader, warmUps, timedRuns);
+    }
+
     /** The unit costs {@link #calibrate} stored for {@code denoiser} at this size and target, if any. */
     public java.util.Optional<UnitCosts> storedCalibration(Path denoiser, int latentHeight, int latentWidth,
                                                           String target) {
@@ -182,12 +253,24 @@ public final class GraphSplitter implements ComponentSplitter {
     }
 
     /**
-     * Opens a folder written by a split (or by hand) with a {@code manifest.json}.
+     * Opens a folder written by a split (or by hand) with a {@code manifest.json}, checking every file the
+     * manifest lists against its size and SHA-256 (a digest is computed once per file version per JVM).
      *
      * @throws ModelNotFoundException  when the manifest or a component file is missing
-     * @throws MalformedModelException when the manifest cannot be read
+     * @throws MalformedModelException when the manifest cannot be read, or a file's size or digest differs from
+     *                                 the manifest's (the message names the file and says to split again)
      */
     public static SplitResult open(Path directory) {
+        SplitResult result = read(directory);
+        String problem = problemWith(directory, result.manifest());
+        if (problem != null) {
+            throw new MalformedModelException(directory.resolve(SplitManifest.FILE_NAME), "the split is damaged: "
+                    + problem + "; split the model again (asyncdiff split) to replace it");
+        }
+        return result;
+    }
+
+    private static SplitResult read(Path directory) {
         Path file = directory.resolve(SplitManifest.FILE_NAME);
         if (!Files.isRegularFile(file)) {
             throw new ModelNotFoundException(file, "split manifest");
@@ -211,6 +294,32 @@ public final class GraphSplitter implements ComponentSplitter {
         return new SplitResult(directory, manifest, true);
     }
 
+    /** Null when every file the manifest lists has its recorded size and digest, else what differs. */
+    private static String problemWith(Path directory, SplitManifest manifest) {
+        if (manifest.files() == null) {
+            return null;
+        }
+        for (SplitManifest.FileEntry entry : manifest.files()) {
+            Path file = directory.resolve(entry.name());
+            long size;
+            try {
+                size = Files.size(file);
+            } catch (IOException e) {
+                return entry.name() + " cannot be read (" + e + ")";
+            }
+            if (size != entry.bytes()) {
+                return entry.name() + " has " + size + " bytes, the manifest says " + entry.bytes();
+            }
+            String key = fingerprint(List.of(file));
+            String digest = VERIFIED.computeIfAbsent(key, k -> digest(List.of(file)));
+            if (!digest.equals(entry.sha256())) {
+                VERIFIED.remove(key);
+                return entry.name() + " has SHA-256 " + digest + ", the manifest says " + entry.sha256();
+            }
+        }
+        return null;
+    }
+
     /** The denoiser's ONNX file for a file or a model folder. */
     public static Path denoiserFile(Path denoiser) {
         if (Files.isRegularFile(denoiser)) {
@@ -226,19 +335,31 @@ public final class GraphSplitter implements ComponentSplitter {
                 + "transformer/model.onnx or a split manifest.json)");
     }
 
-    private static SplitResult reusable(Path target, String hash, int parts, int latentHeight, int latentWidth) {
-        if (!Files.isRegularFile(target.resolve(SplitManifest.FILE_NAME))) {
-            return null;
+    /** A cached split that can be used as is, or why not ({@code problem} null when there is none at all). */
+    private record Reuse(SplitResult result, String problem) {
+    }
+
+    private static Reuse reusable(Path target, String hash, int parts, int latentHeight, int latentWidth) {
+        if (!Files.exists(target)) {
+            return new Reuse(null, null);
         }
         try {
-            SplitResult existing = open(target);
+            SplitResult existing = read(target);
             SplitManifest m = existing.manifest();
             boolean same = hash.equals(m.sourceHash()) && m.parts() == parts && m.latentHeight() == latentHeight
                     && m.latentWidth() == latentWidth && m.plannerVersion() == SplitPlanner.VERSION;
-            return same ? existing : null;
+            if (!same) {
+                LOG.info("the split in {} is of another model, size or planner version; splitting again", target);
+                return new Reuse(null, null);
+            }
+            if (m.files() == null) {
+                LOG.info("the split in {} predates file digests in manifests; splitting again", target);
+                return new Reuse(null, null);
+            }
+            String problem = problemWith(target, m);
+            return problem == null ? new Reuse(existing, null) : new Reuse(null, problem);
         } catch (RuntimeException e) {
-            LOG.info("ignoring unusable split in {}: {}", target, e.getMessage());
-            return null;
+            return new Reuse(null, e.getMessage());
         }
     }
 
@@ -262,11 +383,15 @@ public final class GraphSplitter implements ComponentSplitter {
         }
     }
 
+    /**
+     * Writes the split into a temporary folder beside {@code target} and renames it into place. A folder already
+     * at {@code target} (damaged, or of another model) is first renamed aside and deleted, so {@code target} is
+     * always either absent or complete: a reader never sees a half-written or half-deleted split.
+     */
     private static SplitManifest write(Path target, Path source, String hash, int parts, int latentHeight,
                                        int latentWidth, SplitManifest.Planning planning,
                                        List<ComponentBuilder.Built> components, ExternalDataPolicy policy) {
-        Path temp = target.resolveSibling(target.getFileName() + ".tmp-" + ProcessHandle.current().pid()
-                + "-" + System.nanoTime());
+        Path temp = CacheLock.temporarySibling(target, "");
         try {
             Files.createDirectories(temp);
             List<SplitManifest.Component> entries = new ArrayList<>();
@@ -279,9 +404,14 @@ public final class GraphSplitter implements ComponentSplitter {
                         entry.receiveBytes(), entry.sendBytes(), entry.estimatedMillis(), entry.cut()));
             }
             SplitManifest manifest = new SplitManifest(SplitManifest.FORMAT, SplitPlanner.VERSION,
-                    source.toAbsolutePath().toString(), hash, parts, latentHeight, latentWidth, planning, entries);
+                    source.toAbsolutePath().toString(), hash, parts, latentHeight, latentWidth, planning, entries,
+                    fileEntries(temp));
             JSON.writeValue(temp.resolve(SplitManifest.FILE_NAME).toFile(), manifest);
-            deleteTree(target);
+            if (Files.exists(target)) {
+                Path aside = CacheLock.temporarySibling(target, "");
+                Files.move(target, aside, StandardCopyOption.ATOMIC_MOVE);
+                deleteTree(aside);
+            }
             Files.createDirectories(target.toAbsolutePath().getParent());
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
             return manifest;
@@ -291,6 +421,18 @@ public final class GraphSplitter implements ComponentSplitter {
         } catch (RuntimeException e) {
             deleteTree(temp);
             throw e;
+        }
+    }
+
+    /** Size and SHA-256 of every file in {@code folder} (the manifest is written after). */
+    private static List<SplitManifest.FileEntry> fileEntries(Path folder) throws IOException {
+        try (Stream<Path> files = Files.list(folder)) {
+            List<SplitManifest.FileEntry> entries = new ArrayList<>();
+            for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
+                String digest = digest(List.of(file));
+                entries.add(new SplitManifest.FileEntry(file.getFileName().toString(), Files.size(file), digest));
+            }
+            return entries;
         }
     }
 
@@ -354,15 +496,10 @@ public final class GraphSplitter implements ComponentSplitter {
     }
 
     private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path path : paths.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot remove " + root + ": " + e, e);
+        try {
+            CacheLock.deleteTree(root);
+        } catch (UncheckedIOException e) {
+            LOG.warn("could not remove {}: {}", root, e.getMessage());
         }
     }
 }

@@ -18,15 +18,42 @@ import java.util.List;
  * @param latentWidth    the latent width the costs were estimated for
  * @param planning       how the plan was costed (null in manifests written by hand or by older versions)
  * @param components     the components in order
+ * @param files          every file of the split but the manifest, with its size and SHA-256, so a damaged
+ *                       (truncated, overwritten) split is detected and cut again; null in manifests written
+ *                       by hand or before this field, which are checked for presence only
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SplitManifest(String format, int plannerVersion, String source, String sourceHash, int parts,
-                            int latentHeight, int latentWidth, Planning planning, List<Component> components) {
+                            int latentHeight, int latentWidth, Planning planning, List<Component> components,
+                            List<FileEntry> files) {
     public static final String FORMAT = "asyncdiff-split";
     public static final String FILE_NAME = "manifest.json";
 
     public SplitManifest {
         components = List.copyOf(components);
+        files = files == null ? null : List.copyOf(files);
+    }
+
+    /** A manifest without file digests. */
+    public SplitManifest(String format, int plannerVersion, String source, String sourceHash, int parts,
+                         int latentHeight, int latentWidth, Planning planning, List<Component> components) {
+        this(format, plannerVersion, source, sourceHash, parts, latentHeight, latentWidth, planning, components, null);
+    }
+
+    /**
+     * One file of a split.
+     *
+     * @param name   its name, relative to the manifest
+     * @param bytes  its size
+     * @param sha256 the SHA-256 of its bytes, in lower-case hex
+     */
+    public record FileEntry(String name, long bytes, String sha256) {
+        public FileEntry {
+            if (name == null || name.isBlank() || bytes < 0 || sha256 == null || sha256.length() != 64) {
+                throw new IllegalArgumentException("a split file entry needs a name, a size >= 0 and a 64-digit "
+                        + "SHA-256, got " + name + ", " + bytes + ", " + sha256);
+            }
+        }
     }
 
     /**

@@ -151,6 +151,27 @@ class GraphSplitterTest {
     }
 
     @Test
+    void aLegacyWeightsPbDataFileIsFoundByTheLocationTheGraphNames() throws Exception {
+        Path legacy = dir.resolve("legacy/unet/model.onnx");
+        Files.createDirectories(legacy.getParent());
+        Files.copy(OnnxWriter.dataFileOf(model), legacy.resolveSibling("weights.pb"));
+        ModelProto.Builder proto = OnnxModel.load(model).proto().toBuilder();
+        for (var tensor : proto.getGraphBuilder().getInitializerBuilderList()) {
+            for (var entry : tensor.getExternalDataBuilderList()) {
+                if (entry.getKey().equals("location")) {
+                    entry.setValue("weights.pb");
+                }
+            }
+        }
+        Files.write(legacy, proto.build().toByteArray());
+        assertThat(legacy.resolveSibling("model.onnx_data")).doesNotExist();
+        SplitResult split = splitter.split(legacy, 2, H, W, dir.resolve("legacy-split"), ExternalDataPolicy.AUTO);
+        var in = inputs(1, 5);
+        assertMaxAbsDiff(ComponentChain.chain(split, in).get("out_sample"),
+                ComponentChain.run(model, in).get("out_sample"), 1e-5);
+    }
+
+    @Test
     void cacheIsReusedAndRebuiltWhenTheModelChanges() throws Exception {
         SplitResult first = splitter.split(model, 2, H, W, null, ExternalDataPolicy.AUTO);
         assertThat(first.reused()).isFalse();
