@@ -260,7 +260,7 @@ public final class DenoiseBenchmark {
         SplitResult split = splitter.split(unet, config.async().modelN(), latentHeight, latentWidth, null,
                 ExternalDataPolicy.AUTO, options);
         try (Backend backend = backend(List.of(device), config.intraOpThreads())) {
-            double[] seconds = splitter.timeComponents(split, options, file -> backend.load(file, device), 3, 9);
+            double[] seconds = splitter.timeComponents(unet, split, options, file -> backend.load(file, device), 3, 9);
             return java.util.Arrays.stream(seconds).map(s -> s * 1e3).toArray();
         }
     }
