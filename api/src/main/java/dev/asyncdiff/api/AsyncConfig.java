@@ -8,6 +8,10 @@ package dev.asyncdiff.api;
  *                  devices, the last replicating the final component)
  * @param warmUp    the number of ordinary sequential steps before parallel steps begin (&ge; 1)
  * @param timeShift whether parallel components take the previous step's timestep
+ *
+ * <p>With {@code modelN} 1 there is nothing to run in parallel: every step is an ordinary sequential
+ * step, so stride and time shift change nothing (the original's N = 1 with stride 2 or time shift
+ * steps from stale inputs; here it reproduces sequential denoising exactly).
  */
 public record AsyncConfig(int modelN, int stride, int warmUp, boolean timeShift) {
     /** One component, which reproduces ordinary sequential denoising. */
@@ -35,8 +39,11 @@ public record AsyncConfig(int modelN, int stride, int warmUp, boolean timeShift)
         return new AsyncConfig(modelN, stride, steps, timeShift);
     }
 
-    /** The number of devices this configuration runs on: N for stride 1, N + 1 for stride 2. */
+    /**
+     * The number of devices this configuration runs on: N for stride 1, N + 1 for stride 2; 1 for N = 1,
+     * which runs ordinary sequential steps whatever the stride.
+     */
     public int devicesRequired() {
-        return stride == 2 ? modelN + 1 : modelN;
+        return stride == 2 && modelN > 1 ? modelN + 1 : modelN;
     }
 }

@@ -31,6 +31,15 @@ public interface InferenceSession extends AutoCloseable {
      */
     NamedTensors run(Map<String, Tensor> inputs);
 
+    /**
+     * {@link #run(Map)} with the outputs allocated from {@code outputs} where the session can write them
+     * in place (a worker passes its pool, so output memory is reused from round to round). Sessions
+     * that cannot allocate their outputs themselves ignore it.
+     */
+    default NamedTensors run(Map<String, Tensor> inputs, TensorAllocator outputs) {
+        return run(inputs);
+    }
+
     @Override
     void close();
 }

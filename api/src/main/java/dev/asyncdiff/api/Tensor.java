@@ -5,27 +5,40 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * A dense, row-major tensor with a {@link DType}, a shape and the {@link Device} it belongs to,
- * stored on the host in a direct, native-order {@link ByteBuffer} so that backends can hand the
- * memory to native code without copying.
+ * A dense, row-major tensor with a {@link DType} and a shape, over {@link DeviceBuffer} storage that
+ * belongs to a {@link Device}: host direct memory ({@link HostBuffer}, handed to native code without
+ * copying) or memory a backend owns on its device.
  *
- * <p>Ownership: whoever creates a tensor closes it. {@link #close()} is idempotent; any use after
- * it throws {@link IllegalStateException}. Methods that return a new {@code Tensor} return a copy
- * the caller must close, except {@link #reshape(long...)}, which returns a view over the same
- * memory. A tensor is not thread-safe for concurrent writes; reading it from several threads after
- * publication is safe.
+ * <p>Ownership: whoever creates a tensor closes it; closing releases its storage at once (to the pool
+ * it came from, or to the device). {@link #close()} is idempotent; any use after it throws
+ * {@link IllegalStateException}. Methods that return a new {@code Tensor} return a copy the caller
+ * must close, except {@link #reshape(long...)}, {@link #view()} and {@link #batchSlice(long, long)},
+ * which return views over the same memory: closing a view releases nothing, and a view fails once
+ * the tensor it came from is closed. A tensor is not thread-safe for concurrent writes; reading it
+ * from several threads after publication is safe.
  */
 public final class Tensor implements AutoCloseable {
     private final DType dtype;
     private final long[] shape;
-    private final Device device;
-    private volatile ByteBuffer data;
+    private final DeviceBuffer storage;
+    private final long offset;
+    private final boolean ownsStorage;
+    private final ByteBuffer host;
+    private volatile boolean closed;
 
-    private Tensor(DType dtype, long[] shape, Device device, ByteBuffer data) {
+    private Tensor(DType dtype, long[] shape, DeviceBuffer storage, long offset, boolean ownsStorage) {
         this.dtype = dtype;
         this.shape = shape;
-        this.device = device;
-        this.data = data;
+        this.storage = storage;
+        this.offset = offset;
+        this.ownsStorage = ownsStorage;
+        if (storage.isHostAccessible()) {
+            ByteBuffer all = storage.hostView();
+            all.position(Math.toIntExact(offset)).limit(Math.toIntExact(offset + byteCount(dtype, shape)));
+            this.host = all.slice().order(ByteOrder.nativeOrder());
+        } else {
+            this.host = null;
+        }
     }
 
     /**
@@ -54,34 +67,52 @@ public final class Tensor implements AutoCloseable {
                     + Arrays.toString(checkedShape) + " needs " + expected + " bytes, buffer has "
                     + data.remaining());
         }
-        return new Tensor(dtype, checkedShape, device, data.slice().order(ByteOrder.nativeOrder()));
+        return new Tensor(dtype, checkedShape, HostBuffer.wrap(data, device), 0, true);
+    }
+
+    /**
+     * A tensor over {@code storage}, which it takes over: closing the tensor closes the storage.
+     *
+     * @throws IllegalArgumentException when the storage's size is not the shape's element count times
+     *                                  the dtype's size
+     */
+    public static Tensor of(DType dtype, DeviceBuffer storage, long... shape) {
+        requireNonNull(dtype, "dtype");
+        requireNonNull(storage, "storage");
+        long[] checkedShape = checkShape(shape);
+        long expected = byteCount(dtype, checkedShape);
+        if (storage.byteSize() != expected) {
+            throw new IllegalArgumentException("a " + dtype + " tensor of shape " + Arrays.toString(checkedShape)
+                    + " needs " + expected + " bytes, storage " + storage + " has " + storage.byteSize());
+        }
+        return new Tensor(dtype, checkedShape, storage, 0, true);
     }
 
     /** A new zero-filled tensor on the CPU. */
     public static Tensor zeros(DType dtype, long... shape) {
         requireNonNull(dtype, "dtype");
         long[] checkedShape = checkShape(shape);
-        return new Tensor(dtype, checkedShape, Device.CPU, allocate(byteCount(dtype, checkedShape)));
+        return new Tensor(dtype, checkedShape, allocate(byteCount(dtype, checkedShape)), 0, true);
     }
 
     /** A new FP32 tensor on the CPU holding a copy of {@code values}. */
     public static Tensor ofFloats(float[] values, long... shape) {
         Tensor tensor = zeros(DType.FP32, checkCount(values.length, shape));
-        tensor.data.asFloatBuffer().put(values);
+        tensor.host.asFloatBuffer().put(values);
         return tensor;
     }
 
     /** A new INT64 tensor on the CPU holding a copy of {@code values}. */
     public static Tensor ofLongs(long[] values, long... shape) {
         Tensor tensor = zeros(DType.INT64, checkCount(values.length, shape));
-        tensor.data.asLongBuffer().put(values);
+        tensor.host.asLongBuffer().put(values);
         return tensor;
     }
 
     /** A new INT32 tensor on the CPU holding a copy of {@code values}. */
     public static Tensor ofInts(int[] values, long... shape) {
         Tensor tensor = zeros(DType.INT32, checkCount(values.length, shape));
-        tensor.data.asIntBuffer().put(values);
+        tensor.host.asIntBuffer().put(values);
         return tensor;
     }
 
@@ -108,8 +139,20 @@ public final class Tensor implements AutoCloseable {
         return shape.length;
     }
 
+    /** The device that holds the storage. */
     public Device device() {
-        return device;
+        return storage.device();
+    }
+
+    /** The storage; owned by this tensor (by the tensor it was viewed from, for a view). */
+    public DeviceBuffer storage() {
+        live();
+        return storage;
+    }
+
+    /** Whether the bytes are in host memory, readable through {@link #buffer()} without a copy. */
+    public boolean isHostResident() {
+        return host != null;
     }
 
     /** The number of elements: the product of the shape (1 for a scalar). */
@@ -125,9 +168,32 @@ public final class Tensor implements AutoCloseable {
     /**
      * A view of the storage (position 0, native order) sharing memory with this tensor: writes
      * through it change the tensor. Valid until the tensor is closed.
+     *
+     * @throws IllegalStateException when the tensor is closed or lives in device memory (copy it with
+     *                               {@link #toHost()} first)
      */
     public ByteBuffer buffer() {
-        return live().duplicate().order(ByteOrder.nativeOrder());
+        live();
+        if (host == null) {
+            throw new IllegalStateException("Tensor " + dtype + Arrays.toString(shape) + " lives in " + device()
+                    + " memory; copy it to the host with toHost() to read its bytes");
+        }
+        return host.duplicate().order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * The tensor in host memory: a view of this one when it already is ({@link #isHostResident()}),
+     * else a copy on {@link Device#CPU}. Either way the caller closes the result.
+     */
+    public Tensor toHost() {
+        live();
+        if (host != null) {
+            return view();
+        }
+        HostBuffer copy = HostBuffer.allocate(byteCount(), Device.CPU);
+        ByteBuffer target = copy.hostView();
+        storage.copyToHost(offset, target);
+        return new Tensor(dtype, shape.clone(), copy, 0, true);
     }
 
     /** A copy of the elements as floats, converting from any dtype (BOOL gives 0 or 1). */
@@ -195,13 +261,13 @@ public final class Tensor implements AutoCloseable {
      */
     public Tensor to(DType target) {
         requireNonNull(target, "target");
-        live();
-        Tensor out = new Tensor(target, shape.clone(), device, allocate(byteCount(target, shape)));
+        ByteBuffer source = buffer();
+        Tensor out = new Tensor(target, shape.clone(), allocate(byteCount(target, shape), device()), 0, true);
         if (target == dtype) {
-            out.data.put(buffer()).flip();
+            out.host.put(source).flip();
             return out;
         }
-        ByteBuffer dst = out.data;
+        ByteBuffer dst = out.host;
         int count = Math.toIntExact(elementCount());
         if (!dtype.isFloatingPoint() && !target.isFloatingPoint()) {
             long[] values = toLongArray();
@@ -235,32 +301,62 @@ public final class Tensor implements AutoCloseable {
                     + elementCount() + " elements) to " + Arrays.toString(checked) + " ("
                     + elementCount(checked) + " elements)");
         }
-        return new Tensor(dtype, checked, device, buffer());
+        live();
+        return new Tensor(dtype, checked, storage, offset, false);
     }
 
-    /** Whether {@link #close()} has been called. */
+    /** A view of the same memory with the same shape; see {@link #reshape(long...)}. */
+    public Tensor view() {
+        live();
+        return new Tensor(dtype, shape.clone(), storage, offset, false);
+    }
+
+    /**
+     * A view of {@code count} consecutive entries of the first axis from {@code start} (rows are
+     * contiguous in row-major order, so nothing is copied), e.g. one half of a classifier-free
+     * guidance batch. Closing it releases nothing; it fails once this tensor is closed.
+     *
+     * @throws IllegalArgumentException when the tensor is a scalar or the range is outside the first axis
+     */
+    public Tensor batchSlice(long start, long count) {
+        live();
+        if (shape.length == 0 || start < 0 || count < 0 || start + count > shape[0]) {
+            throw new IllegalArgumentException("cannot take entries [" + start + ", " + (start + count)
+                    + ") of the first axis of shape " + Arrays.toString(shape));
+        }
+        long[] sliced = shape.clone();
+        sliced[0] = count;
+        long rowBytes = shape[0] == 0 ? 0 : byteCount() / shape[0];
+        return new Tensor(dtype, sliced, storage, offset + start * rowBytes, false);
+    }
+
+    /** Whether this tensor, or the one it is a view of, has been closed. */
     public boolean isClosed() {
-        return data == null;
+        return closed || storage.isReleased();
     }
 
-    /** Releases the storage; idempotent. */
+    /** Releases the storage at once (for a view: nothing); idempotent. */
     @Override
     public void close() {
-        data = null;
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (ownsStorage) {
+            storage.close();
+        }
     }
 
     @Override
     public String toString() {
-        return "Tensor[" + dtype + " " + Arrays.toString(shape) + " on " + device
+        return "Tensor[" + dtype + " " + Arrays.toString(shape) + " on " + device()
                 + (isClosed() ? ", closed" : "") + "]";
     }
 
-    private ByteBuffer live() {
-        ByteBuffer current = data;
-        if (current == null) {
+    private void live() {
+        if (isClosed()) {
             throw new IllegalStateException("Tensor " + dtype + Arrays.toString(shape) + " is closed");
         }
-        return current;
     }
 
     private static void putLong(ByteBuffer dst, DType target, int index, long value) {
@@ -278,12 +374,16 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    private static ByteBuffer allocate(long bytes) {
+    private static HostBuffer allocate(long bytes) {
+        return allocate(bytes, Device.CPU);
+    }
+
+    private static HostBuffer allocate(long bytes, Device device) {
         if (bytes > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("a host tensor holds at most " + Integer.MAX_VALUE
                     + " bytes, " + bytes + " requested");
         }
-        return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
+        return HostBuffer.allocate(bytes, device);
     }
 
     private static long[] checkCount(int count, long[] shape) {

@@ -2,6 +2,7 @@ package dev.asyncdiff.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.asyncdiff.api.ComponentFile;
 import dev.asyncdiff.api.DenoiseRequest;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.InferenceSession;
@@ -30,22 +31,29 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 
 /**
  * Times the denoising loop of a model folder's UNet under several configurations, side by side in
- * one run, with classifier-free guidance (batch 2) and the folder's own scheduler, and measures
- * what the engine adds per step over calling ONNX Runtime directly on the same model.
+ * one run, with classifier-free guidance (batch 2, or its halves on two device groups for the
+ * CFG-parallel {@code cfg2} forms) and the folder's own scheduler, and measures what the engine adds
+ * over calling ONNX Runtime directly on the same model, sequentially and for AsyncDiff n2s1.
  */
 public final class DenoiseBenchmark {
     private static final double GUIDANCE = 7.5;
     private static final int WARM_RUN_STEPS = 2;
-    private static final int OVERHEAD_ROUNDS = 3;
+    private static final int OVERHEAD_ROUNDS = 5;
     private static final int DEFAULT_SEQUENCE = 77;
 
     private final Path modelDir;
@@ -75,6 +83,20 @@ public final class DenoiseBenchmark {
     }
 
     /**
+     * What the engine adds over the same loop written directly against ONNX Runtime, from rounds that
+     * each time one engine loop and then one direct loop back to back (so drift in the machine's speed
+     * hits both alike): the median of the rounds' overheads and their spread.
+     *
+     * @param config        the configuration measured ({@code sequential} or {@code n2s1})
+     * @param medianPercent the median over rounds of (engine time / direct time − 1), in percent
+     * @param minPercent    the smallest round's overhead
+     * @param maxPercent    the largest round's overhead
+     * @param rounds        the number of rounds
+     */
+    public record Overhead(String config, double medianPercent, double minPercent, double maxPercent, int rounds) {
+    }
+
+    /**
      * A benchmark run.
      *
      * @param model           the model folder
@@ -82,10 +104,11 @@ public final class DenoiseBenchmark {
      * @param latentHeight    latent height
      * @param latentWidth     latent width
      * @param results         each configuration's time and speedup over the first
-     * @param overheadPercent the engine's per-step time over direct ONNX Runtime calls, minus 1, in percent
+     * @param overheadPercent the sequential engine's median overhead over direct ONNX Runtime calls, in percent
+     * @param overheads       the overhead with its spread, for {@code sequential} and (with two devices) {@code n2s1}
      */
     public record Report(String model, int steps, int latentHeight, int latentWidth, List<Result> results,
-                         double overheadPercent) {
+                         double overheadPercent, List<Overhead> overheads) {
     }
 
     /**
@@ -148,9 +171,15 @@ public final class DenoiseBenchmark {
             double[] components = config.sequential() ? new double[0] : componentMillis(config, devices.get(0));
             results.add(new Result(config.name(), config.devices(), seconds, baseline / seconds, components));
         }
-        log.accept("measuring engine overhead …");
-        double overhead = overheadPercent(devices.get(0), steps);
-        return new Report(modelDir.toAbsolutePath().toString(), steps, latentHeight, latentWidth, results, overhead);
+        List<Overhead> overheads = new ArrayList<>();
+        log.accept("measuring engine overhead (sequential, " + OVERHEAD_ROUNDS + " interleaved rounds) …");
+        overheads.add(overhead(BenchConfig.parse("sequential"), devices.subList(0, 1), steps));
+        if (devices.size() >= 2) {
+            log.accept("measuring engine overhead (n2s1, " + OVERHEAD_ROUNDS + " interleaved rounds) …");
+            overheads.add(overhead(BenchConfig.parse("n2s1"), devices.subList(0, 2), steps));
+        }
+        return new Report(modelDir.toAbsolutePath().toString(), steps, latentHeight, latentWidth, results,
+                overheads.get(0).medianPercent(), overheads);
     }
 
     private double time(BenchConfig config, List<Device> devices, int steps, int repeats) {
@@ -200,9 +229,11 @@ public final class DenoiseBenchmark {
     }
 
     private ParallelStrategy strategy(BenchConfig config, Backend backend, List<Device> devices) {
-        SplitOptions options = splitOptions(config, devices);
+        List<Device> group = devices.subList(0, devices.size() / config.guidanceGroups());
+        SplitOptions options = splitOptions(config, group);
         DenoiserSource source = parts -> splitter.components(unet, parts, latentHeight, latentWidth, options);
-        StrategyContext context = new StrategyContext(config.async(), source, backend, devices);
+        StrategyContext context = new StrategyContext(config.async(), source, backend, devices,
+                config.guidanceGroups(), null);
         return config.sequential() ? new SequentialStrategyProvider().create(context)
                 : new AsyncStrategyProvider().create(context);
     }
@@ -229,7 +260,7 @@ public final class DenoiseBenchmark {
         SplitResult split = splitter.split(unet, config.async().modelN(), latentHeight, latentWidth, null,
                 ExternalDataPolicy.AUTO, options);
         try (Backend backend = backend(List.of(device), config.intraOpThreads())) {
-            double[] seconds = splitter.timeComponents(split, options, file -> backend.load(file, device), 3, 9);
+            double[] seconds = splitter.timeComponents(unet, split, options, file -> backend.load(file, device), 3, 9);
             return java.util.Arrays.stream(seconds).map(s -> s * 1e3).toArray();
         }
     }
@@ -239,25 +270,42 @@ public final class DenoiseBenchmark {
                 Map.of("intraOpThreads", Integer.toString(intraOpThreads))));
     }
 
-    /** The engine's sequential loop against the same loop written directly over one ONNX Runtime session. */
-    private double overheadPercent(Device device, int steps) {
-        BenchConfig sequential = BenchConfig.parse("sequential");
-        try (Backend backend = backend(List.of(device), 1);
-             ParallelStrategy strategy = strategy(sequential, backend, List.of(device));
-             InferenceSession session = backend.load(unet, device)) {
+    /**
+     * The engine against the same loop written directly over ONNX Runtime sessions (for n2s1: the two
+     * components on two plain threads, the warm-up step in order), in interleaved rounds.
+     */
+    private Overhead overhead(BenchConfig config, List<Device> devices, int steps) {
+        int parts = config.async().modelN();
+        List<ComponentFile> files = parts == 1 ? List.of()
+                : splitter.components(unet, parts, latentHeight, latentWidth, splitOptions(config, devices));
+        List<InferenceSession> sessions = new ArrayList<>();
+        ExecutorService threads = Executors.newFixedThreadPool(parts);
+        try (Backend backend = backend(devices, 1);
+             ParallelStrategy strategy = strategy(config, backend, devices);
+             AutoCloseable closeSessions = () -> sessions.forEach(InferenceSession::close)) {
+            for (int i = 0; i < parts; i++) {
+                sessions.add(backend.load(parts == 1 ? unet : files.get(i).file(), devices.get(i)));
+            }
             denoise(strategy, WARM_RUN_STEPS);
-            directLoop(session, WARM_RUN_STEPS);
-            double engine = Double.MAX_VALUE;
-            double direct = Double.MAX_VALUE;
+            directLoop(sessions, threads, config.async().warmUp(), WARM_RUN_STEPS);
+            double[] percents = new double[OVERHEAD_ROUNDS];
             for (int round = 0; round < OVERHEAD_ROUNDS; round++) {
                 long start = System.nanoTime();
                 denoise(strategy, steps);
-                engine = Math.min(engine, System.nanoTime() - start);
+                double engine = System.nanoTime() - start;
                 start = System.nanoTime();
-                directLoop(session, steps);
-                direct = Math.min(direct, System.nanoTime() - start);
+                directLoop(sessions, threads, config.async().warmUp(), steps);
+                double direct = System.nanoTime() - start;
+                percents[round] = 100 * (engine / direct - 1);
             }
-            return 100 * (engine / direct - 1);
+            double[] sorted = percents.clone();
+            Arrays.sort(sorted);
+            return new Overhead(config.name(), sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1],
+                    OVERHEAD_ROUNDS);
+        } catch (Exception e) {
+            throw e instanceof RuntimeException runtime ? runtime : new IllegalStateException(e);
+        } finally {
+            threads.shutdownNow();
         }
     }
 
@@ -268,26 +316,78 @@ public final class DenoiseBenchmark {
         }
     }
 
-    /** What the engine does per step, without workers: scale, double the batch, run, guide, step. */
-    private void directLoop(InferenceSession session, int steps) {
+    /**
+     * What the engine does per step, without workers, ranks or pools: scale, double the batch, run the
+     * components (after {@code warmUp} sequential steps, all at once on {@code threads}, each but the
+     * first reading the previous step's outputs of the earlier ones), guide, step.
+     */
+    private void directLoop(List<InferenceSession> sessions, ExecutorService threads, int warmUp, int steps) {
         try (Inputs inputs = new Inputs(steps)) {
             Tensor latents = inputs.latents.to(inputs.latents.dtype());
-            for (double t : inputs.scheduler.timesteps()) {
-                Map<String, Tensor> feed = new LinkedHashMap<>(inputs.conditioning);
+            Map<String, Tensor> previous = new HashMap<>();
+            List<NamedTensors> previousSets = new ArrayList<>();
+            double[] timesteps = inputs.scheduler.timesteps();
+            for (int k = 0; k < timesteps.length; k++) {
+                double t = timesteps[k];
                 try (Tensor scaled = inputs.scheduler.scaleModelInput(latents, t);
                      Tensor doubled = LatentOps.doubleBatch(scaled);
                      Tensor timestep = Tensor.scalar((float) t)) {
-                    feed.put("sample", doubled);
-                    feed.put("timestep", timestep);
-                    try (NamedTensors out = session.run(feed);
-                         Tensor guided = LatentOps.guide(out.get(session.outputs().get(0).name()), GUIDANCE)) {
+                    List<NamedTensors> produced = new ArrayList<>();
+                    Map<String, Tensor> current = new HashMap<>();
+                    if (k < warmUp || sessions.size() == 1) {
+                        for (InferenceSession session : sessions) {
+                            NamedTensors out = session.run(feed(session, doubled, timestep, inputs.conditioning, current));
+                            produced.add(out);
+                            current.putAll(out.asMap());
+                        }
+                    } else {
+                        List<Future<NamedTensors>> running = new ArrayList<>();
+                        for (InferenceSession session : sessions) {
+                            Map<String, Tensor> feed = feed(session, doubled, timestep, inputs.conditioning, previous);
+                            running.add(threads.submit(() -> session.run(feed)));
+                        }
+                        for (Future<NamedTensors> future : running) {
+                            produced.add(join(future));
+                        }
+                        produced.forEach(out -> current.putAll(out.asMap()));
+                    }
+                    Tensor prediction = produced.get(produced.size() - 1).get(
+                            sessions.get(sessions.size() - 1).outputs().get(0).name());
+                    try (Tensor guided = LatentOps.guide(prediction, GUIDANCE)) {
                         Tensor next = inputs.scheduler.step(guided, t, latents, inputs.rng);
                         latents.close();
                         latents = next;
                     }
+                    previousSets.forEach(NamedTensors::close);
+                    previousSets = produced;
+                    previous = current;
                 }
             }
+            previousSets.forEach(NamedTensors::close);
             latents.close();
+        }
+    }
+
+    private static Map<String, Tensor> feed(InferenceSession session, Tensor sample, Tensor timestep,
+                                            Map<String, Tensor> conditioning, Map<String, Tensor> crossing) {
+        Map<String, Tensor> feed = new LinkedHashMap<>();
+        for (TensorSpec spec : session.inputs()) {
+            String name = spec.name();
+            feed.put(name, name.equals("sample") ? sample : name.equals("timestep") ? timestep
+                    : crossing.containsKey(name) ? crossing.get(name) : conditioning.get(name));
+        }
+        return feed;
+    }
+
+    private static NamedTensors join(Future<NamedTensors> future) {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.util.concurrent.CancellationException("interrupted while measuring the overhead");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException runtime ? runtime
+                    : new IllegalStateException("a direct component run failed: " + e.getCause(), e.getCause());
         }
     }
 

@@ -32,6 +32,13 @@ class DenoiseBenchmarkTest {
         assertThat(async.devices()).isEqualTo(4);
         assertThat(BenchConfig.parse("n2s1").async().warmUp()).isEqualTo(1);
         assertThatThrownBy(() -> BenchConfig.parse("n2s3")).hasMessageContaining("expected sequential");
+        BenchConfig cfg2 = BenchConfig.parse("cfg2");
+        assertThat(cfg2.guidanceGroups()).isEqualTo(2);
+        assertThat(cfg2.sequential()).isTrue();
+        assertThat(cfg2.devices()).isEqualTo(2);
+        BenchConfig cfgAsync = BenchConfig.parse("cfg2-n2s1");
+        assertThat(cfgAsync.async()).isEqualTo(new AsyncConfig(2, 1, 1, false));
+        assertThat(cfgAsync.devices()).isEqualTo(4);
     }
 
     @Test
@@ -42,16 +49,19 @@ class DenoiseBenchmarkTest {
         DenoiseBenchmark.Report report = new DenoiseBenchmark(model, 8).run(
                 List.of(Device.CPU, new Device(Device.Kind.CPU, 1), new Device(Device.Kind.CPU, 2)), 3,
                 List.of(BenchConfig.parse("sequential"), BenchConfig.parse("n2s1"), BenchConfig.parse("n2s2"),
-                        BenchConfig.parse("n2s1c")), 1, log::add);
+                        BenchConfig.parse("n2s1c"), BenchConfig.parse("cfg2")), 1, log::add);
         assertThat(report.results()).extracting(DenoiseBenchmark.Result::config)
-                .containsExactly("sequential", "n2s1", "n2s2", "n2s1c");
-        assertThat(report.results()).extracting(DenoiseBenchmark.Result::devices).containsExactly(1, 2, 3, 2);
+                .containsExactly("sequential", "n2s1", "n2s2", "n2s1c", "cfg2");
+        assertThat(report.results()).extracting(DenoiseBenchmark.Result::devices).containsExactly(1, 2, 3, 2, 2);
         assertThat(report.results().get(0).componentMillis()).isEmpty();
         assertThat(report.results().subList(1, 4)).allSatisfy(r -> {
             assertThat(r.componentMillis()).hasSize(2).doesNotContain(0.0);
             assertThat(java.util.Arrays.stream(r.componentMillis()).min().orElseThrow()).isPositive();
             assertThat(r.imbalancePercent()).isNotNegative();
         });
+        assertThat(report.overheads()).extracting(DenoiseBenchmark.Overhead::config).containsExactly("sequential", "n2s1");
+        assertThat(report.overheads()).allSatisfy(o -> assertThat(o.minPercent()).isFinite()
+                .isLessThanOrEqualTo(o.medianPercent()).isLessThanOrEqualTo(o.maxPercent()));
         assertThat(report.results().get(0).speedup()).isEqualTo(1.0);
         assertThat(report.results()).allSatisfy(r -> assertThat(r.seconds()).isPositive());
         assertThat(report.overheadPercent()).isFinite();

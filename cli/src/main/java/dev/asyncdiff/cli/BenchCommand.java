@@ -36,7 +36,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Times the denoising loop (guidance 7.5, the model's scheduler) under each configuration, side by side.",
             "Configurations: sequential (one device, one thread), sequential-tK (K intra-op threads),",
-            "nNsS[wW] (AsyncDiff: N components, stride S, W warm-up steps; one thread per device)."
+            "nNsS[wW] (AsyncDiff: N components, stride S, W warm-up steps; one thread per device),",
+            "cfg2 and cfg2-nNsS[wW] (CFG-parallel: the guidance halves on two device groups)."
         })
 final class BenchCommand implements Callable<Integer> {
     @Spec
@@ -160,9 +161,12 @@ final class BenchCommand implements Callable<Integer> {
             table.append(String.format(Locale.ROOT, "%-16s %7d %9.3f %7.2fx  %s%n", r.config(), r.devices(),
                     r.seconds(), r.speedup(), components));
         }
-        table.append(String.format(Locale.ROOT, "engine overhead over direct ONNX Runtime calls: %.1f%% per step",
-                report.overheadPercent()));
-        return table.toString();
+        for (DenoiseBenchmark.Overhead o : report.overheads()) {
+            table.append(String.format(Locale.ROOT, "engine overhead over direct ONNX Runtime calls, %s: median %.1f%% "
+                    + "(min %.1f%%, max %.1f%%, %d interleaved rounds)%n", o.config(), o.medianPercent(),
+                    o.minPercent(), o.maxPercent(), o.rounds()));
+        }
+        return table.toString().stripTrailing();
     }
 
     private static String toJson(DenoiseBenchmark.Report report) throws IOException {
@@ -179,6 +183,11 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         root.put("overheadPercent", report.overheadPercent());
+        ArrayNode overheads = root.putArray("overheads");
+        for (DenoiseBenchmark.Overhead o : report.overheads()) {
+            overheads.addObject().put("config", o.config()).put("medianPercent", o.medianPercent())
+                    .put("minPercent", o.minPercent()).put("maxPercent", o.maxPercent()).put("rounds", o.rounds());
+        }
         root.put("steps", report.steps());
         root.put("model", report.model());
         return mapper.writeValueAsString(root);

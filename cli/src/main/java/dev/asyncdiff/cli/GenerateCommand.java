@@ -143,6 +143,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--time-shift", description = "AsyncDiff: parallel components take the previous step's timestep.")
     boolean timeShift;
 
+    @Option(names = "--cfg-parallel", description = "Run the unconditional and conditional halves of guidance on two "
+            + "device groups (the first and second half of --devices), each with the chosen strategy; same images.")
+    boolean cfgParallel;
+
     @Override
     public Integer call() {
         validateFlags();
@@ -184,6 +188,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.builder(modelDir)
                 .runtime(AsyncDiffRuntime.create(config)).splitCache(CachedModels.cacheRoot().resolve("splits"))
                 .open()) {
+            pipeline.setCfgParallel(cfgParallel);
             pipeline.setAsyncConfig(asyncConfig);
             GenerationResult result = pipeline.generate(generation);
             progress.closeBar();
@@ -200,7 +205,7 @@ final class GenerateCommand implements Callable<Integer> {
                             ? String.format(Locale.ROOT, " (model_n %d, stride %d, warm-up %d%s, %s)",
                                     asyncConfig.modelN(), asyncConfig.stride(), asyncConfig.warmUp(),
                                     asyncConfig.timeShift() ? ", time shift" : "", config.devices())
-                            : " on " + config.devices().get(0),
+                            : " on " + (cfgParallel ? config.devices().subList(0, 2) : config.devices().get(0)),
                     result.timings().summary(),
                     result.steps() > 0 && denoiseSeconds > 0
                             ? String.format(Locale.ROOT, " (%.2f it/s)", result.steps() / denoiseSeconds) : ""));
@@ -282,13 +287,17 @@ final class GenerateCommand implements Callable<Integer> {
     /** The AsyncDiff settings the flags ask for. */
     private AsyncConfig asyncConfig(RuntimeConfig config) {
         boolean async = strategy != null ? strategy.equals("async") : (modelN != null && modelN > 1) || stride == 2;
+        if (cfgParallel && config.devices().size() < 2) {
+            throw usage("--cfg-parallel runs the guidance halves on two device groups; it needs at least 2 devices, got "
+                    + config.devices() + " (e.g. --devices cpu:0,cpu:1)");
+        }
         if (!async) {
             if (modelN != null && modelN > 1 || stride == 2) {
                 throw usage("--model-n and --stride 2 split the denoiser; they need --strategy async");
             }
             return AsyncConfig.SEQUENTIAL;
         }
-        int devices = config.devices().size();
+        int devices = config.devices().size() / (cfgParallel ? 2 : 1);
         int parts = modelN != null ? modelN : stride == 2 ? devices - 1 : devices;
         if (modelN != null && modelN == 1 && stride == 1) {
             throw usage("--model-n 1 with --stride 1 does not split the denoiser; use --model-n 2 or more with "
@@ -301,7 +310,8 @@ final class GenerateCommand implements Callable<Integer> {
         AsyncConfig wanted = new AsyncConfig(Math.max(parts, 1), stride, warmUp, timeShift);
         if (wanted.devicesRequired() > devices) {
             throw usage("--model-n " + wanted.modelN() + " with --stride " + stride + " needs "
-                    + wanted.devicesRequired() + " devices, got " + devices + " " + config.devices());
+                    + wanted.devicesRequired() + " devices" + (cfgParallel ? " per CFG-parallel group" : "") + ", got "
+                    + devices + " " + config.devices());
         }
         return wanted;
     }

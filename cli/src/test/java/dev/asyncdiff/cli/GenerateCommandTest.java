@@ -85,6 +85,26 @@ class GenerateCommandTest {
     }
 
     @Test
+    void cfgParallelMakesTheSameImageAsGuidanceInOneBatch() throws IOException {
+        Path batched = dir.resolve("batched.png");
+        Path parallel = dir.resolve("parallel.png");
+        // Same seed and devices for both (every session gets the same intra-op threads, one per CPU device).
+        CliRun one = CliRun.of("generate", "--model", sd15.toString(), "--prompt", "a red boat", "--steps", "3",
+                "--width", "64", "--height", "64", "--seed", "5", "--devices", "cpu:0,cpu:1", "--out", batched.toString());
+        CliRun two = CliRun.of("generate", "--model", sd15.toString(), "--prompt", "a red boat", "--steps", "3",
+                "--width", "64", "--height", "64", "--seed", "5", "--devices", "cpu:0,cpu:1", "--cfg-parallel", "--out",
+                parallel.toString());
+        assertThat(one.exitCode()).as(one.err()).isZero();
+        assertThat(two.exitCode()).as(two.err()).isZero();
+        java.awt.image.BufferedImage a = javax.imageio.ImageIO.read(batched.toFile());
+        java.awt.image.BufferedImage b = javax.imageio.ImageIO.read(parallel.toFile());
+        assertThat(b.getRGB(0, 0, 64, 64, null, 0, 64)).containsExactly(a.getRGB(0, 0, 64, 64, null, 0, 64));
+        assertThat(Images.readPngText(parallel, "parameters")).contains("Strategy: sequential, CFG-parallel");
+        assertUsage(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--cfg-parallel"),
+                "--cfg-parallel runs the guidance halves on two device groups");
+    }
+
+    @Test
     void devicesCanComeFromAConfigFile() throws IOException {
         Path config = Files.writeString(dir.resolve("asyncdiff.json"),
                 "{\"backend\": \"onnx\", \"devices\": [\"cpu:0\", \"cpu:1\"], "

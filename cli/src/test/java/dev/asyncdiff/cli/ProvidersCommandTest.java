@@ -11,7 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ProvidersCommandTest {
-    private static final List<String> KINDS = List.of("adapter", "backend", "sampler", "strategy");
+    private static final List<String> KINDS = List.of("adapter", "backend", "communicator", "sampler", "strategy");
 
     @Test
     void listsEveryProviderAsKindNameVersionSorted() {

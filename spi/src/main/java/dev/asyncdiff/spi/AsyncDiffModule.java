@@ -47,6 +47,7 @@ public final class AsyncDiffModule extends AbstractModule {
         bindAll(ModelAdapterProvider.class, catalog.adapters());
         bindAll(StrategyProvider.class, catalog.strategies());
         bindAll(SamplerProvider.class, catalog.samplers());
+        bindAll(CommunicatorProvider.class, catalog.communicators());
         bind(AsyncDiffRuntime.class);
     }
 
@@ -79,6 +80,12 @@ public final class AsyncDiffModule extends AbstractModule {
     @Singleton
     ProviderRegistry<SamplerProvider> samplers(Map<String, SamplerProvider> providers) {
         return ProviderRegistry.of(catalog.samplers().kind(), providers.values());
+    }
+
+    @Provides
+    @Singleton
+    ProviderRegistry<CommunicatorProvider> communicators(Map<String, CommunicatorProvider> providers) {
+        return ProviderRegistry.of(catalog.communicators().kind(), providers.values());
     }
 
     /** The backend provider named by the configuration; an unknown name fails with the known ones. */

@@ -17,6 +17,7 @@ public final class AsyncDiffRuntime {
     private final ProviderRegistry<ModelAdapterProvider> adapters;
     private final ProviderRegistry<StrategyProvider> strategies;
     private final ProviderRegistry<SamplerProvider> samplers;
+    private final ProviderRegistry<CommunicatorProvider> communicators;
 
     /** Created by Guice through {@link AsyncDiffModule}. */
     @Inject
@@ -25,13 +26,15 @@ public final class AsyncDiffRuntime {
                      ProviderRegistry<BackendProvider> backends,
                      ProviderRegistry<ModelAdapterProvider> adapters,
                      ProviderRegistry<StrategyProvider> strategies,
-                     ProviderRegistry<SamplerProvider> samplers) {
+                     ProviderRegistry<SamplerProvider> samplers,
+                     ProviderRegistry<CommunicatorProvider> communicators) {
         this.config = config;
         this.selectedBackend = selectedBackend;
         this.backends = backends;
         this.adapters = adapters;
         this.strategies = strategies;
         this.samplers = samplers;
+        this.communicators = communicators;
     }
 
     /**
@@ -92,5 +95,10 @@ public final class AsyncDiffRuntime {
     /** The sampler providers by name. */
     public ProviderRegistry<SamplerProvider> samplers() {
         return samplers;
+    }
+
+    /** The communicator providers by name. */
+    public ProviderRegistry<CommunicatorProvider> communicators() {
+        return communicators;
     }
 }

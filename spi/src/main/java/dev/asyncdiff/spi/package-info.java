@@ -1,5 +1,7 @@
 /**
- * What plugin authors implement and how plugins are found: the {@code *Provider} interfaces,
+ * What plugin authors implement and how plugins are found: the {@code *Provider} interfaces
+ * (backends, model adapters, strategies, samplers, and communicators — the {@link
+ * dev.asyncdiff.spi.Communicator} through which ranks exchange tensors),
  * discovered with {@link java.util.ServiceLoader} through {@link dev.asyncdiff.spi.ProviderRegistry},
  * and the Guice wiring of a runtime ({@link dev.asyncdiff.spi.AsyncDiffModule},
  * {@link dev.asyncdiff.spi.AsyncDiffRuntime}) from a {@link dev.asyncdiff.spi.RuntimeConfig} that

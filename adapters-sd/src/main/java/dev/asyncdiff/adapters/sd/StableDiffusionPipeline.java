@@ -68,6 +68,8 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
     private AsyncConfig config = AsyncConfig.SEQUENTIAL;
     private ParallelStrategy strategy;
     private AsyncConfig strategyConfig;
+    private boolean cfgParallel;
+    private boolean strategyCfgParallel;
     private boolean closed;
 
     private StableDiffusionPipeline(Builder builder, ModelFolder model) {
@@ -147,12 +149,37 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
         if (newConfig == null) {
             throw new IllegalArgumentException("async config must not be null; use AsyncConfig.SEQUENTIAL");
         }
-        if (newConfig.devicesRequired() > devices.size()) {
-            throw new IllegalArgumentException("AsyncDiff with model_n " + newConfig.modelN() + " and stride "
-                    + newConfig.stride() + " needs " + newConfig.devicesRequired() + " devices, the pipeline has "
+        requireDevices(newConfig, cfgParallel);
+        this.config = newConfig;
+    }
+
+    /**
+     * Runs the two halves of classifier-free guidance on two device groups (CFG-parallel), each with
+     * the configured schedule: the unconditional half on the first {@code devicesRequired()} devices,
+     * the conditional half on the next ones. The images are the same bytes as in one batch.
+     *
+     * @throws IllegalArgumentException when the pipeline has fewer than twice the devices the
+     *                                  configuration needs
+     */
+    public void setCfgParallel(boolean value) {
+        requireOpen();
+        requireDevices(config, value);
+        this.cfgParallel = value;
+    }
+
+    /** Whether guidance runs CFG-parallel on two device groups. */
+    public boolean cfgParallel() {
+        return cfgParallel;
+    }
+
+    private void requireDevices(AsyncConfig wanted, boolean parallelGuidance) {
+        int groups = parallelGuidance ? 2 : 1;
+        if (wanted.devicesRequired() * groups > devices.size()) {
+            throw new IllegalArgumentException((wanted.modelN() == 1 ? "denoising" : "AsyncDiff with model_n "
+                    + wanted.modelN() + " and stride " + wanted.stride()) + (parallelGuidance ? " in 2 CFG-parallel groups"
+                    : "") + " needs " + wanted.devicesRequired() * groups + " devices, the pipeline has "
                     + devices.size() + " " + devices + " (e.g. --devices cpu:0,cpu:1)");
         }
-        this.config = newConfig;
     }
 
     @Override
@@ -337,24 +364,28 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
     }
 
     private String strategyDescription() {
-        return strategyName().equals("sequential") ? "sequential" : String.format(Locale.ROOT,
+        return (strategyName().equals("sequential") ? "sequential" : String.format(Locale.ROOT,
                 "async (model_n %d, stride %d, warm-up %d, time shift %s)", config.modelN(), config.stride(),
-                config.warmUp(), config.timeShift());
+                config.warmUp(), config.timeShift())) + (cfgParallel ? ", CFG-parallel" : "");
     }
 
     /** The strategy for the current configuration, created (and the old one closed) when it changed. */
     private ParallelStrategy strategy(int latentHeight, int latentWidth) {
-        if (strategy != null && config.equals(strategyConfig)) {
+        if (strategy != null && config.equals(strategyConfig) && cfgParallel == strategyCfgParallel) {
             return strategy;
         }
         closeStrategy();
         Path unet = model.modelFile("unet");
         AsyncConfig wanted = config;
-        List<Device> used = devices.subList(0, wanted.devicesRequired());
+        int groups = cfgParallel ? 2 : 1;
+        List<Device> used = devices.subList(0, wanted.devicesRequired() * groups);
+        List<Device> group = used.subList(0, wanted.devicesRequired());
         DenoiserSource source = parts -> splitter.components(unet, parts, latentHeight, latentWidth,
-                splitOptions(unet, used, latentHeight, latentWidth));
-        strategy = strategies.get(strategyName()).create(new StrategyContext(wanted, source, backend, used));
+                splitOptions(unet, group, latentHeight, latentWidth));
+        strategy = strategies.get(strategyName()).create(new StrategyContext(wanted, source, backend, used, groups,
+                null));
         strategyConfig = wanted;
+        strategyCfgParallel = cfgParallel;
         LOG.debug("created strategy {} for {}", strategy.name(), wanted);
         return strategy;
     }

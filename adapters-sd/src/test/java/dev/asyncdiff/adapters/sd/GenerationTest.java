@@ -114,6 +114,22 @@ class GenerationTest {
 
     @ParameterizedTest
     @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // Sd3PipelineTest
+    void cfgParallelMakesTheSameImageAsGuidanceInOneBatch(Family family) {
+        try (StableDiffusionPipeline pipeline = open(family)) {
+            GenerationRequest request = GenerationRequest.builder("a red boat").negativePrompt("fog").steps(4)
+                    .size(64, 64).seed(3).build();
+            int[] batched = pixels(pipeline.generate(request).images().get(0));
+            pipeline.setCfgParallel(true);
+            GenerationResult result = pipeline.generate(request);
+            assertThat(pixels(result.images().get(0))).as("%s CFG-parallel", family).containsExactly(batched);
+            assertThat(result.parameters().get(0)).contains("CFG-parallel");
+            assertThatThrownBy(() -> pipeline.setAsyncConfig(AsyncConfig.of(2, 1, false)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("in 2 CFG-parallel groups needs 4");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // Sd3PipelineTest
     void asyncOnTwoDevicesCompletesAndStaysCloseToSequential(Family family) {
         try (StableDiffusionPipeline pipeline = open(family)) {
             GenerationRequest request = GenerationRequest.builder("a red boat").steps(8).size(64, 64).seed(3).build();

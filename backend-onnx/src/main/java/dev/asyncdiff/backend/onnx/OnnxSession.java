@@ -8,6 +8,7 @@ import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.InferenceSession;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.api.TensorAllocator;
 import dev.asyncdiff.api.TensorSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -122,11 +123,17 @@ public final class OnnxSession implements InferenceSession {
      */
     @Override
     public NamedTensors run(Map<String, Tensor> given) {
+        return run(given, TensorAllocator.UNPOOLED);
+    }
+
+    /** {@inheritDoc} Every output, pinned or copied out of ONNX Runtime, is allocated from {@code outputs}. */
+    @Override
+    public NamedTensors run(Map<String, Tensor> given, TensorAllocator outputs) {
         lock.readLock().lock();
         try {
             ensureOpen();
             try (InputConverter.Prepared prepared = converter.prepare(given)) {
-                return runner.run(prepared.feed());
+                return runner.run(prepared.feed(), outputs);
             }
         } finally {
             lock.readLock().unlock();

@@ -11,6 +11,7 @@ import dev.asyncdiff.api.BackendException;
 import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.api.TensorAllocator;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -26,7 +27,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>What is copied: nothing on the way in (each input's direct buffer is wrapped as an
  * {@link OnnxTensor}); on the way out, an output whose shape {@link OutputShapes} predicts is
- * written by ONNX Runtime straight into a newly allocated {@link Tensor} (a pinned output, no
+ * written by ONNX Runtime straight into a {@link Tensor} from the caller's allocator (a pinned output, no
  * copy); any other output is allocated by ONNX Runtime and copied out, which costs ONNX Runtime's
  * own copy into a heap buffer and one bulk copy into the tensor's direct buffer. Every native
  * value is released before {@link #run} returns.
@@ -61,6 +62,14 @@ final class SessionRunner {
      * @throws BackendException with ONNX Runtime's error code when the run fails
      */
     NamedTensors run(Map<String, Tensor> feed) {
+        return run(feed, TensorAllocator.UNPOOLED);
+    }
+
+    /**
+     * {@link #run(Map)} with every output tensor allocated from {@code allocator} (a worker's pool):
+     * pinned outputs are written there by ONNX Runtime, others copied there.
+     */
+    NamedTensors run(Map<String, Tensor> feed, TensorAllocator allocator) {
         Map<String, long[]> inputShapes = new LinkedHashMap<>();
         feed.forEach((name, tensor) -> inputShapes.put(name, tensor.shape()));
         Map<String, long[]> predicted = shapes.predict(inputShapes);
@@ -68,7 +77,7 @@ final class SessionRunner {
             try (OrtSession.RunOptions quiet = new OrtSession.RunOptions()) {
                 // A wrong prediction is recovered from below; keep ONNX Runtime from logging it as an error.
                 quiet.setLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
-                return runOnce(feed, predicted, quiet);
+                return runOnce(feed, predicted, quiet, allocator);
             } catch (OrtException e) {
                 LOG.debug("run of {} with pinned outputs failed ({}); retrying with outputs allocated by ONNX Runtime",
                         model, e.getMessage());
@@ -76,7 +85,7 @@ final class SessionRunner {
             }
         }
         try {
-            NamedTensors result = runOnce(feed, Map.of(), null);
+            NamedTensors result = runOnce(feed, Map.of(), null, allocator);
             Map<String, long[]> outputShapes = new LinkedHashMap<>();
             result.asMap().forEach((name, tensor) -> outputShapes.put(name, tensor.shape()));
             shapes.learn(inputShapes, outputShapes);
@@ -95,7 +104,7 @@ final class SessionRunner {
     }
 
     private NamedTensors runOnce(Map<String, Tensor> feed, Map<String, long[]> pinnedShapes,
-            OrtSession.RunOptions runOptions) throws OrtException {
+            OrtSession.RunOptions runOptions, TensorAllocator allocator) throws OrtException {
         List<OnnxTensor> natives = new ArrayList<>();
         Map<String, Tensor> pinnedTensors = new LinkedHashMap<>();
         NamedTensors result = new NamedTensors();
@@ -112,7 +121,7 @@ final class SessionRunner {
                 if (shape == null) {
                     requested.add(output.name());
                 } else {
-                    Tensor tensor = Tensor.zeros(output.spec().dtype(), shape);
+                    Tensor tensor = allocator.allocate(output.spec().dtype(), shape);
                     pinnedTensors.put(output.name(), tensor);
                     pinned.put(output.name(), track(natives, wrap(tensor)));
                 }
@@ -121,7 +130,7 @@ final class SessionRunner {
                     ? session.run(inputs, requested, pinned) : session.run(inputs, requested, pinned, runOptions)) {
                 for (DeclaredTensor output : outputs) {
                     Tensor tensor = pinnedTensors.remove(output.name());
-                    result.put(output.name(), tensor != null ? tensor : copyOut(output, run));
+                    result.put(output.name(), tensor != null ? tensor : copyOut(output, run, allocator));
                 }
             }
             done = true;
@@ -140,7 +149,7 @@ final class SessionRunner {
         return copiedOutputs.get();
     }
 
-    private Tensor copyOut(DeclaredTensor output, OrtSession.Result run) {
+    private Tensor copyOut(DeclaredTensor output, OrtSession.Result run, TensorAllocator allocator) {
         OnnxValue value = run.get(output.name()).orElseThrow(() -> new BackendException("ORT_FAIL",
                 "ONNX Runtime returned no value for output '" + output.name() + "' of " + model, null));
         if (!(value instanceof OnnxTensor onnxTensor)) {
@@ -149,7 +158,7 @@ final class SessionRunner {
         }
         TensorInfo info = onnxTensor.getInfo();
         DType dtype = OnnxTypes.toDType(info.type, "output '" + output.name() + "' of " + model);
-        Tensor tensor = Tensor.zeros(dtype, info.getShape());
+        Tensor tensor = allocator.allocate(dtype, info.getShape());
         if (tensor.byteCount() > 0) {
             tensor.buffer().put(onnxTensor.getByteBuffer());
         }

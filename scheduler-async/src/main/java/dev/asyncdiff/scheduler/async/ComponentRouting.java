@@ -1,13 +1,10 @@
 package dev.asyncdiff.scheduler.async;
 
 import dev.asyncdiff.api.DenoiserComponent;
-import dev.asyncdiff.api.NamedTensors;
-import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorSpec;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,8 +12,8 @@ import java.util.Set;
 /**
  * Where each component input comes from, decided by name: the latent ({@code sample} or
  * {@code hidden_states}), the {@code timestep}, an output of an earlier component (a tensor that
- * crosses a cut), or else the request's conditioning. The last component's output that no other
- * component reads is the noise prediction.
+ * crosses a cut), or else a per-step input of the adapter or the request's conditioning. The last
+ * component's output that no other component reads is the noise prediction.
  */
 final class ComponentRouting {
     static final String TIMESTEP = "timestep";
@@ -94,36 +91,62 @@ final class ComponentRouting {
         return prediction;
     }
 
-    /**
-     * The inputs of component {@code index}: {@code latent} and {@code timestep} by name, crossing
-     * tensors from {@code produced} (the outputs of earlier components, by component index), and the rest
-     * from {@code conditioning}. The tensors are borrowed.
-     *
-     * @throws IllegalArgumentException when a conditioning input is missing from the request
-     */
-    Map<String, Tensor> inputsFor(int index, DenoiserComponent component, Tensor latent, Tensor timestep,
-                                  Map<String, Tensor> conditioning, List<NamedTensors> produced) {
-        Map<String, Tensor> inputs = new LinkedHashMap<>();
-        for (TensorSpec spec : component.inputs()) {
-            String name = spec.name();
-            Integer from = producer.get(name);
-            Tensor value;
-            if (name.equals(latentInput)) {
-                value = latent;
-            } else if (name.equals(TIMESTEP)) {
-                value = timestep;
-            } else if (from != null && from < index) {
-                value = produced.get(from).get(name);
-            } else {
-                value = conditioning.get(name);
-                if (value == null) {
-                    throw new IllegalArgumentException("component " + index + " needs input '" + name
-                            + "', which the request's conditioning does not have (it has "
-                            + new ArrayList<>(conditioning.keySet()) + ")");
-                }
-            }
-            inputs.put(name, value);
+    /** The name of the latent input ({@code sample} or {@code hidden_states}). */
+    String latentInput() {
+        return latentInput;
+    }
+
+    /** Where input {@code name} of component {@code index} comes from. */
+    Source source(int index, String name) {
+        if (name.equals(latentInput)) {
+            return Source.LATENT;
         }
-        return inputs;
+        if (name.equals(TIMESTEP)) {
+            return Source.TIMESTEP;
+        }
+        Integer from = producer.get(name);
+        return from != null && from < index ? Source.CROSSING : Source.OTHER;
+    }
+
+    /** The component that produces {@code name} (a tensor crossing a cut). */
+    int producerOf(String name) {
+        Integer from = producer.get(name);
+        if (from == null) {
+            throw new IllegalArgumentException("no component produces '" + name + "'");
+        }
+        return from;
+    }
+
+    /** The input names of component {@code index}, in declared order. */
+    List<String> inputNames(int index) {
+        return components.get(index).inputs().stream().map(TensorSpec::name).toList();
+    }
+
+    /** The components after {@code index} that read its output {@code name}, in order. */
+    List<Integer> consumers(int index, String name) {
+        List<Integer> readers = new ArrayList<>();
+        for (int j = index + 1; j < components.size(); j++) {
+            if (names(components.get(j).inputs()).contains(name) && producer.get(name) == index) {
+                readers.add(j);
+            }
+        }
+        return readers;
+    }
+
+    /** The output names of component {@code index}, in declared order. */
+    List<String> outputNames(int index) {
+        return components.get(index).outputs().stream().map(TensorSpec::name).toList();
+    }
+
+    /** Where a component input comes from. */
+    enum Source {
+        /** the latent input, built each step by the adapter's hook (or the scaled latents) */
+        LATENT,
+        /** the round's timestep */
+        TIMESTEP,
+        /** an output of an earlier component */
+        CROSSING,
+        /** a per-step input of the adapter's hook when it has one of that name, else the conditioning */
+        OTHER
     }
 }

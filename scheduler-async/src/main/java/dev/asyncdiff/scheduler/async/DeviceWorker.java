@@ -12,8 +12,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One thread bound to one device: it loads and runs the components placed on that device, and
- * owns what it loaded. Work is submitted as tasks and runs in submission order. Closing it waits
+ * One thread bound to one device — a rank of the engine: it loads and runs the components placed on
+ * that device, owns what it loaded, and lends its components' outputs from its {@link HostBufferPool}. Work is submitted as tasks and runs in submission order. Closing it waits
  * for the running task (a native run cannot be interrupted), stops the thread and closes the
  * resources it owns; closing is idempotent.
  */
@@ -23,12 +23,14 @@ public final class DeviceWorker implements AutoCloseable {
 
     private final Device device;
     private final ExecutorService thread;
+    private final HostBufferPool pool;
     private final List<AutoCloseable> owned = new ArrayList<>();
     private boolean closed;
 
     /** Starts the worker thread for {@code device}. */
     public DeviceWorker(Device device) {
         this.device = device;
+        this.pool = new HostBufferPool(device.kind() == Device.Kind.CPU ? device : Device.CPU);
         this.thread = Executors.newSingleThreadExecutor(runnable -> {
             Thread t = new Thread(runnable, "asyncdiff-" + device);
             t.setDaemon(true);
@@ -38,6 +40,11 @@ public final class DeviceWorker implements AutoCloseable {
 
     public Device device() {
         return device;
+    }
+
+    /** The host memory this worker's components write their outputs into, reused round after round. */
+    public HostBufferPool pool() {
+        return pool;
     }
 
     /** Runs {@code task} on this worker's thread. */
@@ -93,5 +100,6 @@ public final class DeviceWorker implements AutoCloseable {
                 LOG.warn("closing a resource of the worker for {} failed: {}", device, e.toString());
             }
         }
+        pool.close();
     }
 }

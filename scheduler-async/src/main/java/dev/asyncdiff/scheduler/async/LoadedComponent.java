@@ -5,6 +5,7 @@ import dev.asyncdiff.api.DenoiserComponent;
 import dev.asyncdiff.api.InferenceSession;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.api.TensorAllocator;
 import dev.asyncdiff.api.TensorSpec;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +43,11 @@ final class LoadedComponent implements DenoiserComponent {
     @Override
     public NamedTensors run(Map<String, Tensor> inputs) {
         return session.run(inputs);
+    }
+
+    @Override
+    public NamedTensors run(Map<String, Tensor> inputs, TensorAllocator outputs) {
+        return session.run(inputs, outputs);
     }
 
     @Override

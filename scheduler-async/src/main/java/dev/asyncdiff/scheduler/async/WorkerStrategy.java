@@ -9,6 +9,7 @@ import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorSpec;
 import dev.asyncdiff.spi.Backend;
+import dev.asyncdiff.spi.CommunicatorProvider;
 import dev.asyncdiff.spi.StrategyContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,9 +25,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
 
 /**
- * A strategy whose components live on device workers: component i on device i, and for stride 2
- * a replica of the last component on device N. Each worker loads its own components on its own
- * thread, so a device holds only its part of the denoiser. One {@link #denoise} at a time.
+ * A strategy whose components live on device workers (ranks): component i on device i, and for
+ * stride 2 a replica of the last component on device N — in each guidance group, the second group
+ * (CFG-parallel) on the second half of the devices. Each worker loads its own components on its own
+ * thread, so a device holds only its part of the denoiser. The workers exchange tensors only through
+ * a communicator (the context's, else {@code inprocess}). One {@link #denoise} at a time.
  */
 public final class WorkerStrategy implements ParallelStrategy {
     private final String name;
@@ -49,72 +52,128 @@ public final class WorkerStrategy implements ParallelStrategy {
 
     /**
      * The {@code sequential} strategy: the denoiser in {@code config.modelN()} components (1: whole) run
-     * in order every step, component i on device {@code i mod devices}.
+     * in order every step, component i on device {@code i mod devices} of its guidance group.
      */
     public static WorkerStrategy sequential(StrategyContext context) {
-        List<Device> devices = context.devices();
         int parts = context.config().modelN();
-        List<Device> placement = new ArrayList<>();
-        for (int i = 0; i < parts; i++) {
-            placement.add(devices.get(i % devices.size()));
+        List<List<Device>> placements = new ArrayList<>();
+        for (int g = 0; g < context.guidanceGroups(); g++) {
+            List<Device> devices = context.groupDevices(g);
+            List<Device> placement = new ArrayList<>();
+            for (int i = 0; i < parts; i++) {
+                placement.add(devices.get(i % devices.size()));
+            }
+            placements.add(placement);
         }
-        return load("sequential", context, placement, null, true);
+        return load("sequential", context, placements, null, true);
     }
 
     /**
-     * The {@code async} strategy: AsyncDiff's schedule for {@code context.config()}.
+     * The {@code async} strategy: AsyncDiff's schedule for {@code context.config()}, in each guidance
+     * group (two for CFG-parallel).
      *
-     * @throws IllegalArgumentException when there are fewer devices than the configuration needs
+     * @throws IllegalArgumentException when a group has fewer devices than the configuration needs
      */
     public static WorkerStrategy async(StrategyContext context) {
         AsyncConfig config = context.config();
+        int groups = context.guidanceGroups();
         List<Device> devices = context.devices();
-        if (devices.size() < config.devicesRequired()) {
+        if (devices.size() < config.devicesRequired() * groups) {
             throw new IllegalArgumentException("async with modelN=" + config.modelN() + " and stride " + config.stride()
-                    + " needs " + config.devicesRequired() + " devices, got " + devices.size() + " " + devices);
+                    + " needs " + config.devicesRequired() * groups + " devices"
+                    + (groups > 1 ? " (" + config.devicesRequired() + " per CFG-parallel group)" : "")
+                    + ", got " + devices.size() + " " + devices);
         }
-        Device replica = config.stride() == 2 ? devices.get(config.modelN()) : null;
-        return load("async", context, devices.subList(0, config.modelN()), replica, false);
+        List<List<Device>> placements = new ArrayList<>();
+        List<Device> replicas = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+            List<Device> group = context.groupDevices(g);
+            placements.add(group.subList(0, config.modelN()));
+            if (config.stride() == 2 && config.modelN() > 1) {
+                replicas.add(group.get(config.modelN()));
+            }
+        }
+        return load("async", context, placements, replicas.isEmpty() ? null : replicas, false);
     }
 
-    private static WorkerStrategy load(String name, StrategyContext context, List<Device> placement,
-                                       Device replicaDevice, boolean sequentialOnly) {
-        List<ComponentFile> files = context.denoiser().components(placement.size());
-        if (files.size() != placement.size()) {
-            throw new IllegalStateException("asked for " + placement.size() + " components, the denoiser source gave "
+    private static WorkerStrategy load(String name, StrategyContext context, List<List<Device>> placements,
+                                       List<Device> replicaDevices, boolean sequentialOnly) {
+        int parts = placements.get(0).size();
+        List<ComponentFile> files = context.denoiser().components(parts);
+        if (files.size() != parts) {
+            throw new IllegalStateException("asked for " + parts + " components, the denoiser source gave "
                     + files.size());
         }
         Map<Device, DeviceWorker> byDevice = new LinkedHashMap<>();
-        placement.forEach(d -> byDevice.computeIfAbsent(d, DeviceWorker::new));
-        if (replicaDevice != null) {
-            byDevice.computeIfAbsent(replicaDevice, DeviceWorker::new);
+        for (int g = 0; g < placements.size(); g++) {
+            placements.get(g).forEach(d -> byDevice.computeIfAbsent(d, DeviceWorker::new));
+            if (replicaDevices != null) {
+                byDevice.computeIfAbsent(replicaDevices.get(g), DeviceWorker::new);
+            }
         }
         List<DeviceWorker> workers = new ArrayList<>(byDevice.values());
+        DenoisingLoop loop = null;
         try {
             Backend backend = context.backend();
-            List<CompletableFuture<DenoiserComponent>> loading = new ArrayList<>();
-            List<DeviceWorker> componentWorkers = new ArrayList<>();
             Map<Device, Long> weightBytes = new LinkedHashMap<>();
-            for (int i = 0; i < files.size(); i++) {
-                DeviceWorker worker = byDevice.get(placement.get(i));
-                loading.add(loadOn(worker, backend, files.get(i)));
-                componentWorkers.add(worker);
-                weightBytes.merge(worker.device(), bytesOnDisk(files.get(i).file()), Long::sum);
+            List<List<CompletableFuture<DenoiserComponent>>> loading = new ArrayList<>();
+            List<CompletableFuture<DenoiserComponent>> replicaLoading = new ArrayList<>();
+            // Sizes first: a missing file fails here, before any worker starts loading.
+            for (int g = 0; g < placements.size(); g++) {
+                for (int i = 0; i < files.size(); i++) {
+                    weightBytes.merge(placements.get(g).get(i), bytesOnDisk(files.get(i).file()), Long::sum);
+                }
+                if (replicaDevices != null) {
+                    weightBytes.merge(replicaDevices.get(g), bytesOnDisk(files.get(files.size() - 1).file()), Long::sum);
+                }
             }
-            CompletableFuture<DenoiserComponent> replica = null;
-            if (replicaDevice != null) {
-                ComponentFile last = files.get(files.size() - 1);
-                replica = loadOn(byDevice.get(replicaDevice), backend, last);
-                weightBytes.merge(replicaDevice, bytesOnDisk(last.file()), Long::sum);
+            for (int g = 0; g < placements.size(); g++) {
+                List<CompletableFuture<DenoiserComponent>> group = new ArrayList<>();
+                for (int i = 0; i < files.size(); i++) {
+                    group.add(loadOn(byDevice.get(placements.get(g).get(i)), backend, files.get(i)));
+                }
+                loading.add(group);
+                if (replicaDevices != null) {
+                    replicaLoading.add(loadOn(byDevice.get(replicaDevices.get(g)), backend, files.get(files.size() - 1)));
+                }
             }
-            List<DenoiserComponent> components = new ArrayList<>();
-            for (CompletableFuture<DenoiserComponent> future : loading) {
-                components.add(join(future));
+            List<DenoisingLoop.Lane> lanes = new ArrayList<>();
+            RuntimeException failure = null;
+            for (int g = 0; g < placements.size(); g++) {
+                List<DenoiserComponent> components = new ArrayList<>();
+                List<DeviceWorker> componentWorkers = new ArrayList<>();
+                for (int i = 0; i < files.size(); i++) {
+                    try {
+                        components.add(join(loading.get(g).get(i)));
+                    } catch (RuntimeException e) {
+                        failure = failure == null ? e : failure;
+                    }
+                    componentWorkers.add(byDevice.get(placements.get(g).get(i)));
+                }
+                DenoiserComponent replica = null;
+                if (replicaDevices != null) {
+                    try {
+                        replica = join(replicaLoading.get(g));
+                    } catch (RuntimeException e) {
+                        failure = failure == null ? e : failure;
+                    }
+                }
+                if (failure == null) {
+                    lanes.add(new DenoisingLoop.Lane(components, componentWorkers, replica,
+                            replicaDevices == null ? null : byDevice.get(replicaDevices.get(g))));
+                }
             }
-            DenoisingLoop loop = new DenoisingLoop(components, componentWorkers, replica == null ? null : join(replica),
-                    replicaDevice == null ? null : byDevice.get(replicaDevice));
+            if (failure != null) {
+                throw failure;
+            }
+            CommunicatorProvider communicators = context.communicator() != null ? context.communicator()
+                    : new InProcessCommunicatorProvider();
+            loop = new DenoisingLoop(lanes, communicators);
             return new WorkerStrategy(name, context.config(), sequentialOnly, workers, loop, weightBytes);
         } catch (RuntimeException e) {
+            if (loop != null) {
+                loop.close();
+            }
             workers.forEach(DeviceWorker::close);
             throw e;
         }
@@ -181,8 +240,19 @@ public final class WorkerStrategy implements ParallelStrategy {
     public synchronized void close() {
         if (!closed) {
             closed = true;
+            loop.close();
             workers.forEach(DeviceWorker::close);
         }
+    }
+
+    /** The workers (ranks) in rank order; for tests that look at their pools. */
+    List<DeviceWorker> workers() {
+        return workers;
+    }
+
+    /** The number of guidance groups: 2 when the guidance branches run CFG-parallel. */
+    public int guidanceGroups() {
+        return loop.groups();
     }
 
     @Override

@@ -1,9 +1,13 @@
 /**
  * The denoising engine: the {@code sequential} and {@code async} strategies run a denoiser's
- * components on one worker thread per device, following the original AsyncDiff schedule.
+ * components on ranks — one worker thread per device — following the original AsyncDiff schedule,
+ * in one guidance group or two (CFG-parallel), with the {@code inprocess} communicator moving tensors
+ * between ranks as views (no copy).
  *
  * <p>A {@link dev.asyncdiff.scheduler.async.WorkerStrategy} owns its {@link
  * dev.asyncdiff.scheduler.async.DeviceWorker}s and, through them, the sessions of the components
- * placed on each device; closing the strategy stops the threads and closes the sessions.
+ * placed on each device and the {@link dev.asyncdiff.scheduler.async.HostBufferPool} their outputs
+ * are written into; closing the strategy closes its communicator, stops the threads and closes the
+ * sessions.
  */
 package dev.asyncdiff.scheduler.async;

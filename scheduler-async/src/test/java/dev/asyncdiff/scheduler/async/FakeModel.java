@@ -6,6 +6,7 @@ import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.api.TensorAllocator;
 import dev.asyncdiff.api.TensorSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -113,6 +114,12 @@ final class FakeModel {
 
             @Override
             public NamedTensors run(Map<String, Tensor> inputs) {
+                return run(inputs, TensorAllocator.UNPOOLED);
+            }
+
+            /** Writes the outputs into tensors from {@code allocator}, as a backend with pinned outputs does. */
+            @Override
+            public NamedTensors run(Map<String, Tensor> inputs, TensorAllocator allocator) {
                 if (closed) {
                     throw new IllegalStateException("component " + i + " is closed");
                 }
@@ -129,7 +136,9 @@ final class FakeModel {
                 NamedTensors out = new NamedTensors();
                 float timestep = inputs.get("timestep").toFloatArray()[0];
                 for (Map.Entry<String, float[]> e : stage(i, n, arrays, timestep).entrySet()) {
-                    out.put(e.getKey(), Tensor.ofFloats(e.getValue(), shape));
+                    Tensor tensor = allocator.allocate(DType.FP32, shape);
+                    tensor.buffer().asFloatBuffer().put(e.getValue());
+                    out.put(e.getKey(), tensor);
                 }
                 return out;
             }

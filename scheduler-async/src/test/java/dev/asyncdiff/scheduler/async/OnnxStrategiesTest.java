@@ -52,6 +52,26 @@ class OnnxStrategiesTest {
     }
 
     @Test
+    void oneComponentWithStrideTwoOrTimeShiftEqualsSequentialBitForBit() {
+        assertThat(run("async", AsyncConfig.of(1, 2, false))).containsExactly(sequential);
+        assertThat(run("async", AsyncConfig.of(1, 2, true))).containsExactly(sequential);
+        assertThat(run("async", AsyncConfig.of(1, 1, true))).containsExactly(sequential);
+    }
+
+    @Test
+    void cfgParallelEqualsGuidanceInOneBatchBitForBitOnOnnxRuntime() {
+        try (ParallelStrategy strategy = fixture.strategy("sequential", AsyncConfig.SEQUENTIAL, 2)) {
+            assertThat(fixture.denoise(strategy, STEPS, SEED)).as("sequential, CFG-parallel on 2 devices")
+                    .containsExactly(sequential);
+        }
+        float[] batched = run("async", AsyncConfig.of(2, 1, false));
+        try (ParallelStrategy strategy = fixture.strategy("async", AsyncConfig.of(2, 1, false), 2)) {
+            assertThat(fixture.denoise(strategy, STEPS, SEED)).as("async N=2 in each of 2 groups on 4 devices")
+                    .containsExactly(batched);
+        }
+    }
+
+    @Test
     void warmUpCoveringEveryStepEqualsSequentialBitForBit() {
         for (int n = 2; n <= 3; n++) {
             float[] chained = run("sequential", new AsyncConfig(n, 1, 1, false));

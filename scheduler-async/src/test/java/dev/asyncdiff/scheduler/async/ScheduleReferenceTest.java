@@ -46,7 +46,11 @@ class ScheduleReferenceTest {
         }
         FakeModel.Scheduler scheduler = new FakeModel.Scheduler();
         scheduler.setTimesteps(STEPS);
-        float[] expected = new OriginalAsyncDiffSimulation(n, stride, warmUp, timeShift)
+        // N = 1 runs sequential steps whatever the stride and time shift (the original's N = 1 with
+        // stride 2 or time shift steps from stale inputs): the original's sequential result, warm-up
+        // covering every step.
+        float[] expected = (n == 1 ? new OriginalAsyncDiffSimulation(1, 1, STEPS, false)
+                : new OriginalAsyncDiffSimulation(n, stride, warmUp, timeShift))
                 .run(initial, condition, scheduler.timesteps(), guidance);
 
         AsyncConfig config = new AsyncConfig(n, stride, warmUp, timeShift);
@@ -64,16 +68,16 @@ class ScheduleReferenceTest {
             workers.add(new DeviceWorker(device));
             components.add(FakeModel.component(i, n, device, in -> { }));
         }
-        DeviceWorker replicaWorker = config.stride() == 2 ? new DeviceWorker(new Device(Device.Kind.CPU, n)) : null;
-        DenoiserComponent replica = config.stride() == 2
-                ? FakeModel.component(n - 1, n, replicaWorker.device(), in -> { }) : null;
+        boolean replicated = config.stride() == 2 && n > 1;
+        DeviceWorker replicaWorker = replicated ? new DeviceWorker(new Device(Device.Kind.CPU, n)) : null;
+        DenoiserComponent replica = replicated ? FakeModel.component(n - 1, n, replicaWorker.device(), in -> { }) : null;
         long batch = guidance > 1 ? 2 : 1;
         try (Tensor latents = Tensor.ofFloats(initial, FakeModel.SHAPE);
              Tensor text = Tensor.ofFloats(guidance > 1 ? twice(condition) : condition, batch, 2, 3, 2)) {
-            DenoisingLoop loop = new DenoisingLoop(components, workers, replica, replicaWorker);
             DenoiseRequest request = new DenoiseRequest(scheduler, latents, Map.of("encoder_hidden_states", text),
                     guidance, new SplittableRandom(1), null, null);
-            try (Tensor result = loop.run(request, config, false)) {
+            try (DenoisingLoop loop = new DenoisingLoop(components, workers, replica, replicaWorker);
+                 Tensor result = loop.run(request, config, false)) {
                 return result.toFloatArray();
             }
         } finally {

@@ -51,18 +51,23 @@ final class SyntheticUNetFixture implements AutoCloseable {
                 : splitter.split(unet, parts, LATENT, LATENT, null, ExternalDataPolicy.AUTO).componentFiles();
         this.schedulerJson = new ObjectMapper().writeValueAsString(SchedulerConfigs.of(family));
         List<Device> devices = new ArrayList<>();
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < 6; i++) {
             devices.add(new Device(Device.Kind.CPU, i));
         }
         this.backend = new OnnxBackendProvider().open(new BackendOptions(devices, Map.of()));
     }
 
     ParallelStrategy strategy(String name, AsyncConfig config) {
+        return strategy(name, config, 1);
+    }
+
+    /** The strategy on {@code groups} guidance groups of {@code config.devicesRequired()} devices each. */
+    ParallelStrategy strategy(String name, AsyncConfig config, int groups) {
         List<Device> devices = new ArrayList<>();
-        for (int i = 0; i < config.devicesRequired(); i++) {
+        for (int i = 0; i < config.devicesRequired() * groups; i++) {
             devices.add(new Device(Device.Kind.CPU, i));
         }
-        StrategyContext context = new StrategyContext(config, source, backend, devices);
+        StrategyContext context = new StrategyContext(config, source, backend, devices, groups, null);
         return name.equals("sequential") ? new SequentialStrategyProvider().create(context)
                 : new AsyncStrategyProvider().create(context);
     }

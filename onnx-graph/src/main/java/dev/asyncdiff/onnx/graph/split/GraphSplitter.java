@@ -225,8 +225,19 @@ public final class GraphSplitter implements ComponentSplitter {
     public double[] timeComponents(SplitResult split, SplitOptions options,
                                    java.util.function.Function<Path, dev.asyncdiff.api.InferenceSession> loader,
                                    int warmUps, int timedRuns) {
+        return timeComponents(Path.of(split.manifest().source()), split, options, loader, warmUps, timedRuns);
+    }
+
+    /**
+     * {@link #timeComponents(SplitResult, SplitOptions, java.util.function.Function, int, int)} reading the
+     * graph from {@code denoiser}: a split reused from the cache may record the path of another copy of the
+     * same model (its key is the model's hash), which need not exist any more.
+     */
+    public double[] timeComponents(Path denoiser, SplitResult split, SplitOptions options,
+                                   java.util.function.Function<Path, dev.asyncdiff.api.InferenceSession> loader,
+                                   int warmUps, int timedRuns) {
         SplitManifest manifest = split.manifest();
-        OnnxModel model = OnnxModel.load(Path.of(manifest.source()));
+        OnnxModel model = OnnxModel.load(denoiserFile(denoiser));
         SplitPlanner.Analysis analysis = SplitPlanner.analyse(new GraphIndex(model), manifest.latentHeight(),
                 manifest.latentWidth(), options);
         List<Path> files = split.componentFiles().stream().map(ComponentFile::file).toList();
