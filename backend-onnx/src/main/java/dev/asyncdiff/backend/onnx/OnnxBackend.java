@@ -221,6 +221,9 @@ public final class OnnxBackend implements Backend {
             if (options.interOpThreads() > 0) {
                 sessionOptions.setInterOpNumThreads(options.interOpThreads());
             }
+            if (!options.cpuArena()) {
+                sessionOptions.setCPUArenaAllocator(false);
+            }
             if (device.kind() == Device.Kind.CUDA) {
                 CudaSupport.add(sessionOptions, device);
                 if (options.disableCpuFallback()) {

@@ -24,15 +24,19 @@ import java.util.TreeSet;
  *   <tr><td>{@value #DISABLE_CPU_FALLBACK}</td><td>{@code true} makes loading a model on a
  *       {@code cuda:N} device fail unless every node runs on the CUDA execution provider (no
  *       silent fallback to the CPU)</td><td>{@code false}</td></tr>
+ *   <tr><td>{@value #CPU_ARENA}</td><td>{@code false} turns off ONNX Runtime's CPU memory arena, so a
+ *       session's buffers go back to the allocator after each run instead of staying pooled per session
+ *       (less resident memory for long-running services, a little slower)</td><td>{@code true}</td></tr>
  * </table>
  *
  * @param intraOpThreads intra-op threads per session, 0 for ONNX Runtime's default
  * @param interOpThreads inter-op threads per session, 0 for ONNX Runtime's default
  * @param optimizationLevel the graph optimization level
  * @param disableCpuFallback whether CUDA sessions must run every node on the GPU
+ * @param cpuArena whether CPU sessions pool their memory in ONNX Runtime's arena
  */
 public record OnnxOptions(int intraOpThreads, int interOpThreads, OptLevel optimizationLevel,
-        boolean disableCpuFallback) {
+        boolean disableCpuFallback, boolean cpuArena) {
     /** Option key: intra-op threads per session. */
     public static final String INTRA_OP_THREADS = "intraOpThreads";
     /** Option key: inter-op threads per session. */
@@ -41,9 +45,11 @@ public record OnnxOptions(int intraOpThreads, int interOpThreads, OptLevel optim
     public static final String OPTIMIZATION_LEVEL = "optimizationLevel";
     /** Option key: forbid the CPU fallback of CUDA sessions. */
     public static final String DISABLE_CPU_FALLBACK = "disableCpuFallback";
+    /** Option key: ONNX Runtime's CPU memory arena on or off. */
+    public static final String CPU_ARENA = "cpuArena";
 
     private static final List<String> KEYS = List.of(INTRA_OP_THREADS, INTER_OP_THREADS, OPTIMIZATION_LEVEL,
-            DISABLE_CPU_FALLBACK);
+            DISABLE_CPU_FALLBACK, CPU_ARENA);
     private static final Map<String, OptLevel> LEVELS = Map.of(
             "none", OptLevel.NO_OPT,
             "basic", OptLevel.BASIC_OPT,
@@ -81,12 +87,13 @@ public record OnnxOptions(int intraOpThreads, int interOpThreads, OptLevel optim
                 options.intOption(INTRA_OP_THREADS, defaultIntraOp),
                 options.intOption(INTER_OP_THREADS, 0),
                 parseLevel(options.options().get(OPTIMIZATION_LEVEL)),
-                parseBoolean(DISABLE_CPU_FALLBACK, options.options().get(DISABLE_CPU_FALLBACK)));
+                parseBoolean(DISABLE_CPU_FALLBACK, options.options().get(DISABLE_CPU_FALLBACK), false),
+                parseBoolean(CPU_ARENA, options.options().get(CPU_ARENA), true));
     }
 
-    private static boolean parseBoolean(String key, String value) {
+    private static boolean parseBoolean(String key, String value, boolean fallback) {
         if (value == null) {
-            return false;
+            return fallback;
         }
         return switch (value.trim().toLowerCase(Locale.ROOT)) {
             case "true" -> true;

@@ -23,6 +23,24 @@ class OnnxOptionsTest {
         assertThat(options.interOpThreads()).isZero();
         assertThat(options.optimizationLevel()).isEqualTo(OptLevel.ALL_OPT);
         assertThat(options.disableCpuFallback()).isFalse();
+        assertThat(options.cpuArena()).isTrue();
+    }
+
+    @Test
+    void theCpuArenaCanBeTurnedOffAndASessionStillRuns(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        OnnxOptions options = parse(List.of("cpu:0"), Map.of("cpuArena", "FALSE"));
+        assertThat(options.cpuArena()).isFalse();
+        try (OnnxBackend backend = new OnnxBackend(new BackendOptions(List.of(Device.CPU), Map.of("cpuArena", "false")));
+             dev.asyncdiff.api.InferenceSession session = backend.load(
+                     TestModels.write(dir, "linear.onnx", TestModels.linearRelu()), Device.CPU);
+             dev.asyncdiff.api.Tensor x = dev.asyncdiff.api.Tensor.ofFloats(new float[] {1, 2, 3}, 1, 3);
+             dev.asyncdiff.api.NamedTensors out = session.run(Map.of("X", x))) {
+            assertThat(out.get("Y").toFloatArray()).containsExactly(TestModels.linearReluExpected(new float[] {1, 2, 3}, 1),
+                    org.assertj.core.data.Offset.offset(1e-5f));
+        }
+        assertThatThrownBy(() -> parse(List.of("cpu:0"), Map.of("cpuArena", "maybe")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'cpuArena' must be true or false");
     }
 
     @Test
