@@ -47,6 +47,24 @@ class OnnxStrategiesTest {
     }
 
     @Test
+    void aWrongDtypeUnderAsyncNamesTheComponentItsFileAndTheTensor() {
+        try (ParallelStrategy strategy = fixture.strategy("async", AsyncConfig.of(2, 1, false));
+             dev.asyncdiff.api.Tensor latents = dev.asyncdiff.api.Tensor.zeros(dev.asyncdiff.api.DType.FP32, 1,
+                     fixture.config.inChannels(), SyntheticUNetFixture.LATENT, SyntheticUNetFixture.LATENT);
+             dev.asyncdiff.api.Tensor context = dev.asyncdiff.api.Tensor.zeros(dev.asyncdiff.api.DType.BOOL, 2,
+                     fixture.config.sequenceLength(), fixture.config.crossAttentionDim())) {
+            dev.asyncdiff.api.NoiseScheduler scheduler = fixture.scheduler(4);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> strategy.denoise(new dev.asyncdiff.api.DenoiseRequest(
+                    scheduler, latents, java.util.Map.of("encoder_hidden_states", context), 5.0,
+                    new java.util.SplittableRandom(1), null, null)))
+                    .hasMessageContaining("component 0 on cpu:0 failed at step 1")
+                    .hasMessageContaining("input 'encoder_hidden_states'")
+                    .hasMessageContaining("component-0.onnx")
+                    .hasMessageContaining("expects dtype fp32, got bool");
+        }
+    }
+
+    @Test
     void oneComponentEqualsSequentialBitForBit() {
         assertThat(run("async", AsyncConfig.of(1, 1, false))).containsExactly(sequential);
     }

@@ -72,10 +72,16 @@ final class SyntheticUNetFixture implements AutoCloseable {
                 : new AsyncStrategyProvider().create(context);
     }
 
-    /** Final latents of {@code steps} steps from seeded noise with classifier-free guidance 5. */
-    float[] denoise(ParallelStrategy strategy, int steps, long seed) {
+    /** The fixture's scheduler with {@code steps} steps set. */
+    NoiseScheduler scheduler(int steps) {
         NoiseScheduler scheduler = Samplers.fromConfig(schedulerJson);
         scheduler.setTimesteps(steps);
+        return scheduler;
+    }
+
+    /** Final latents of {@code steps} steps from seeded noise with classifier-free guidance 5. */
+    float[] denoise(ParallelStrategy strategy, int steps, long seed) {
+        NoiseScheduler scheduler = scheduler(steps);
         SplittableRandom random = new SplittableRandom(seed);
         float[] noise = new float[config.inChannels() * LATENT * LATENT];
         for (int i = 0; i < noise.length; i++) {
