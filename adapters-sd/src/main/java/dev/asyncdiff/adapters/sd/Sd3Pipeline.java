@@ -22,7 +22,6 @@ import dev.asyncdiff.spi.DenoiserSource;
 import dev.asyncdiff.spi.ProviderRegistry;
 import dev.asyncdiff.spi.StrategyContext;
 import dev.asyncdiff.spi.StrategyProvider;
-import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -175,38 +174,15 @@ public final class Sd3Pipeline implements DiffusionPipeline {
      * @throws java.util.concurrent.CancellationException when the request's token is cancelled
      */
     public GenerationResult generate(GenerationRequest request) {
-        Generated generated = produce(request);
-        List<BufferedImage> images = new ArrayList<>();
-        for (float[] chw : generated.pixels()) {
-            images.add(Images.fromTensorData(chw, 0, generated.height(), generated.width()));
-        }
-        return new GenerationResult(images, request.seed(), generated.steps(), generated.timings(),
-                generated.parameters());
+        return produce(request).toResult(request.seed());
     }
 
     /** As {@link StableDiffusionPipeline#run}: final latents and pixels in [0, 1]; the caller closes them. */
     @Override
     public PipelineOutput run(TextToImageRequest request) {
-        if (request == null) {
-            throw new IllegalArgumentException("a text-to-image request is required");
-        }
-        Generated generated = produce(GenerationRequest.builder(request.prompt())
-                .negativePrompt(request.negativePrompt()).steps(request.steps()).guidanceScale(request.guidanceScale())
-                .seed(request.seed()).size(request.width(), request.height()).build());
-        float[] chw = generated.pixels().get(0);
-        float[] unit = new float[chw.length];
-        for (int i = 0; i < chw.length; i++) {
-            unit[i] = Math.min(1f, Math.max(0f, chw[i] / 2f + 0.5f));
-        }
-        int factor = vae.scaleFactor();
-        Tensor latents = Tensor.ofFloats(generated.latents(), 1, vae.latentChannels(), generated.height() / factor,
-                generated.width() / factor);
-        return new PipelineOutput(latents, Tensor.ofFloats(unit, 1, 3, generated.height(), generated.width()));
+        return produce(Generated.request(request)).toPipelineOutput(vae.latentChannels(), vae.scaleFactor());
     }
 
-    private record Generated(float[] latents, List<float[]> pixels, int width, int height, int steps,
-                             PhaseTimings timings, List<String> parameters) {
-    }
 
     private Generated produce(GenerationRequest request) {
         requireOpen();
