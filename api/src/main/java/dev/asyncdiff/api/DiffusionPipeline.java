@@ -21,6 +21,41 @@ public interface DiffusionPipeline extends AutoCloseable {
     AsyncConfig asyncConfig();
 
     /**
+     * Runs the two halves of classifier-free guidance on two device groups (CFG-parallel) from the next
+     * generation on, each with the configured schedule: the unconditional half on the first
+     * {@code devicesRequired()} devices, the conditional half on the next ones. The images are the same
+     * bytes as with both halves in one batch.
+     *
+     * <p>By default a pipeline runs guidance in one batch only and refuses {@code true}.
+     *
+     * @throws IllegalArgumentException when there are fewer than twice the devices the configuration needs,
+     *                                  or the pipeline cannot run guidance in parallel
+     */
+    default void setCfgParallel(boolean value) {
+        if (value) {
+            throw new IllegalArgumentException("the " + family() + " pipeline does not run guidance CFG-parallel");
+        }
+    }
+
+    /** Whether guidance runs CFG-parallel on two device groups (by default never). */
+    default boolean cfgParallel() {
+        return false;
+    }
+
+    /** The name of the strategy that runs the current configuration, e.g. {@code sequential} or {@code async}. */
+    String strategyName();
+
+    /**
+     * Runs one generation: images, each with a text of the parameters that regenerate it.
+     *
+     * @throws IllegalArgumentException when the request does not fit the model (size, sampler, an init
+     *                                  image the family cannot take)
+     * @throws java.util.concurrent.CancellationException when the request's token is cancelled
+     * @throws AsyncDiffException       when a model fails to run
+     */
+    GenerationResult generate(GenerationRequest request);
+
+    /**
      * Runs one generation at the tensor level, the same for every family: the final latents and the
      * decoded pixels in [0, 1]. The compatibility kit compares strategies with it. The caller closes
      * the output.

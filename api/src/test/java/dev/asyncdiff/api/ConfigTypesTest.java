@@ -9,13 +9,17 @@ class ConfigTypesTest {
     @Test
     void devicesParse() {
         assertThat(Device.parse("cpu:0")).isEqualTo(Device.CPU);
-        assertThat(Device.parse(" CUDA:3 ")).isEqualTo(new Device(Device.Kind.CUDA, 3));
+        assertThat(Device.parse(" CUDA:3 ")).isEqualTo(Device.cuda(3));
         assertThat(Device.parse("cpu")).isEqualTo(Device.CPU);
         assertThat(Device.parse("cuda:1")).hasToString("cuda:1");
-        for (String bad : new String[] {"gpu:0", "cpu:-1", "cuda:x", "", "cpu:0:1", "tpu"}) {
+        assertThat(Device.parse("trt:2")).isEqualTo(new Device("trt", 2));
+        assertThat(Device.parse("gpu")).isEqualTo(new Device("gpu", 0));
+        assertThat(Device.parse("cuda:1").isCpu()).isFalse();
+        for (String bad : new String[] {"cpu:-1", "cuda:x", "", "cpu:0:1", "2:0", "cpu 0", "tp u"}) {
             assertThatThrownBy(() -> Device.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("invalid device '" + bad + "'").hasMessageContaining("cpu:N or cuda:N");
+                    .hasMessageContaining("invalid device '" + bad + "'").hasMessageContaining("KIND:N");
         }
+        assertThatThrownBy(() -> new Device("CPU", 0)).hasMessageContaining("invalid device kind 'CPU'");
         assertThatThrownBy(() -> Device.parse(null)).hasMessageContaining("invalid device");
     }
 
@@ -80,6 +84,16 @@ class ConfigTypesTest {
         @Override
         public PipelineOutput run(TextToImageRequest request) {
             return new PipelineOutput(Tensor.zeros(DType.FP32, 1, 4, 1, 1), Tensor.zeros(DType.FP32, 1, 3, 8, 8));
+        }
+
+        @Override
+        public String strategyName() {
+            return "none";
+        }
+
+        @Override
+        public GenerationResult generate(GenerationRequest request) {
+            throw new UnsupportedOperationException("this test pipeline only records its configuration");
         }
 
         @Override

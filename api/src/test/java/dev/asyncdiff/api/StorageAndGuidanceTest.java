@@ -14,8 +14,8 @@ class StorageAndGuidanceTest {
     void closingALentTensorHandsItsMemoryBackAtOnceAndItsViewsFail() {
         List<ByteBuffer> returned = new ArrayList<>();
         ByteBuffer memory = ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder());
-        Tensor t = Tensor.of(DType.FP32, HostBuffer.lend(memory, new Device(Device.Kind.CPU, 1), returned::add), 2, 2);
-        assertThat(t.device()).isEqualTo(new Device(Device.Kind.CPU, 1));
+        Tensor t = Tensor.of(DType.FP32, HostBuffer.lend(memory, Device.cpu(1), returned::add), 2, 2);
+        assertThat(t.device()).isEqualTo(Device.cpu(1));
         Tensor view = t.view();
         view.close();
         assertThat(returned).as("closing a view releases nothing").isEmpty();

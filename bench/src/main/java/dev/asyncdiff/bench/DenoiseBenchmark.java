@@ -35,7 +35,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
@@ -248,7 +247,7 @@ public final class DenoiseBenchmark {
             Device device = devices.get(0);
             try (Backend backend = backend(List.of(device), config.intraOpThreads())) {
                 measured = splitter.calibrate(unet, latentHeight, latentWidth, options, file -> backend.load(file, device),
-                        "onnx on " + device.kind().name().toLowerCase(Locale.ROOT), 3, 9);
+                        "onnx on " + device.kind(), 3, 9);
             }
         }
         return options.withMeasured(measured);

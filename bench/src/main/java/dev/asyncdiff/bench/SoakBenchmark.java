@@ -1,7 +1,8 @@
 package dev.asyncdiff.bench;
 
-import dev.asyncdiff.adapters.sd.GenerationRequest;
-import dev.asyncdiff.adapters.sd.StableDiffusionPipeline;
+import dev.asyncdiff.api.DiffusionPipeline;
+import dev.asyncdiff.api.GenerationRequest;
+import dev.asyncdiff.engine.Engine;
 import dev.asyncdiff.spi.AsyncDiffRuntime;
 import dev.asyncdiff.spi.RuntimeConfig;
 import java.io.IOException;
@@ -84,8 +85,8 @@ public final class SoakBenchmark {
         List<Long> rss = new ArrayList<>(cycles);
         List<Long> heap = new ArrayList<>(cycles);
         for (int cycle = 1; cycle <= cycles; cycle++) {
-            try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.builder(model)
-                    .runtime(AsyncDiffRuntime.create(config)).splitCache(splitCache).open()) {
+            try (DiffusionPipeline pipeline = Engine.builder(AsyncDiffRuntime.create(config)).splitCache(splitCache)
+                    .build().open(model)) {
                 pipeline.generate(GenerationRequest.builder("a lighthouse at dawn").steps(steps).seed(cycle)
                         .size(size, size).build());
             }

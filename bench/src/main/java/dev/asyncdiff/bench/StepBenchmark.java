@@ -56,7 +56,7 @@ public class StepBenchmark {
         folder = Files.createTempDirectory("asyncdiff-jmh");
         SyntheticModels.write(Family.SD21, Scale.parse(scale), DType.FP32, 0, TokenizerKind.BPE, folder.resolve("sd21"));
         BenchConfig parsed = BenchConfig.parse(config);
-        List<Device> devices = List.of(Device.CPU, new Device(Device.Kind.CPU, 1), new Device(Device.Kind.CPU, 2));
+        List<Device> devices = List.of(Device.CPU, Device.cpu(1), Device.cpu(2));
         prepared = new DenoiseBenchmark(folder.resolve("sd21")).prepare(parsed, devices.subList(0, parsed.devices()));
     }
 

@@ -47,7 +47,7 @@ class DenoiseBenchmarkTest {
         SyntheticModels.write(Family.SD21, Scale.TINY, DType.FP32, 0, TokenizerKind.BPE, model);
         List<String> log = new ArrayList<>();
         DenoiseBenchmark.Report report = new DenoiseBenchmark(model, 8).run(
-                List.of(Device.CPU, new Device(Device.Kind.CPU, 1), new Device(Device.Kind.CPU, 2)), 3,
+                List.of(Device.CPU, Device.cpu(1), Device.cpu(2)), 3,
                 List.of(BenchConfig.parse("sequential"), BenchConfig.parse("n2s1"), BenchConfig.parse("n2s2"),
                         BenchConfig.parse("n2s1c"), BenchConfig.parse("cfg2")), 1, log::add);
         assertThat(report.results()).extracting(DenoiseBenchmark.Result::config)

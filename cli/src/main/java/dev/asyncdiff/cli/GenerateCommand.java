@@ -1,18 +1,18 @@
 package dev.asyncdiff.cli;
 
-import dev.asyncdiff.adapters.sd.GenerationRequest;
-import dev.asyncdiff.adapters.sd.GenerationResult;
-import dev.asyncdiff.adapters.sd.Images;
-import dev.asyncdiff.adapters.sd.StableDiffusionPipeline;
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.CancellationToken;
+import dev.asyncdiff.api.DiffusionPipeline;
+import dev.asyncdiff.api.GenerationRequest;
+import dev.asyncdiff.api.GenerationResult;
+import dev.asyncdiff.api.Images;
+import dev.asyncdiff.api.ModelNotFoundException;
+import dev.asyncdiff.engine.Engine;
 import dev.asyncdiff.spi.AsyncDiffRuntime;
 import dev.asyncdiff.spi.RuntimeConfig;
 import dev.asyncdiff.synthetic.Family;
 import dev.asyncdiff.synthetic.Scale;
 import java.awt.image.BufferedImage;
-import dev.asyncdiff.api.ModelNotFoundException;
-import dev.asyncdiff.samplers.Samplers;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -21,16 +21,16 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import javax.imageio.ImageIO;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,8 +39,9 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code asyncdiff generate}: text-to-image or image-to-image with a Stable Diffusion 1.x, 2.x or
- * XL folder, sequentially or with AsyncDiff across devices. Progress goes to stderr, the written
+ * {@code asyncdiff generate}: text-to-image or image-to-image with any model folder an adapter
+ * plugin opens (Stable Diffusion 1.x, 2.x, XL and 3 built in), sequentially or with AsyncDiff across
+ * devices. Progress goes to stderr, the written
  * files and a summary with the time per phase to stdout; each PNG carries the generation
  * parameters in a {@code parameters} text chunk. Ctrl-C cancels the generation cleanly.
  */
@@ -48,7 +49,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = {
-            "Generates images from a prompt (and optionally an init image) with an SD 1.x, 2.x or XL folder.",
+            "Generates images from a prompt (and optionally an init image) with a model folder: SD 1.x, 2.x, XL, 3,",
+            "or any family an adapter plugin adds (--plugins).",
             "The denoiser runs sequentially or with AsyncDiff across devices.",
             "Without --model a synthetic tiny SD 2.1 with random weights makes a smoke run."
         })
@@ -123,8 +125,9 @@ final class GenerateCommand implements Callable<Integer> {
                     + "out-1.png, … (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--strategy", paramLabel = "sequential|async",
-            description = "How the denoiser runs (default: async when --model-n > 1 or --stride 2, else sequential).")
+    @Option(names = "--strategy", paramLabel = "NAME",
+            description = "The strategy provider that runs the denoiser: sequential, async, or a plugin's (default: "
+                    + "async when --model-n > 1 or --stride 2, else sequential).")
     String strategy;
 
     @Option(names = "--model-n", paramLabel = "N",
@@ -153,6 +156,8 @@ final class GenerateCommand implements Callable<Integer> {
         checkOutput();
         String promptText = promptText();
         RuntimeConfig config = runtime.toConfig();
+        AsyncDiffRuntime providers = AsyncDiffRuntime.create(config, runtime.providerLoader(System.getenv()));
+        Engine engine = engine(providers);
         AsyncConfig asyncConfig = asyncConfig(config);
         BufferedImage initImage = image == null ? null : Images.read(image);
         PrintWriter stdout = spec.commandLine().getOut();
@@ -185,9 +190,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }, "asyncdiff-cancel");
         Runtime.getRuntime().addShutdownHook(onInterrupt);
-        try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.builder(modelDir)
-                .runtime(AsyncDiffRuntime.create(config)).splitCache(CachedModels.cacheRoot().resolve("splits"))
-                .open()) {
+        try (DiffusionPipeline pipeline = engine.open(modelDir)) {
             pipeline.setCfgParallel(cfgParallel);
             pipeline.setAsyncConfig(asyncConfig);
             GenerationResult result = pipeline.generate(generation);
@@ -201,7 +204,7 @@ final class GenerateCommand implements Callable<Integer> {
             double denoiseSeconds = result.timings().denoising().toNanos() / 1e9;
             stdout.println(String.format(Locale.ROOT, "%s %d image(s) %dx%d, seed %d, %d steps, %s%s: %s%s",
                     pipeline.family(), files.size(), first.getWidth(), first.getHeight(), result.seed(), result.steps(),
-                    pipeline.strategyName(), pipeline.strategyName().equals("async")
+                    pipeline.strategyName(), splits(asyncConfig)
                             ? String.format(Locale.ROOT, " (model_n %d, stride %d, warm-up %d%s, %s)",
                                     asyncConfig.modelN(), asyncConfig.stride(), asyncConfig.warmUp(),
                                     asyncConfig.timeShift() ? ", time shift" : "", config.devices())
@@ -249,9 +252,6 @@ final class GenerateCommand implements Callable<Integer> {
         if (guidance != null && !(guidance >= 0 && Double.isFinite(guidance))) {
             throw usage("--guidance must be a finite number >= 0, was " + guidance);
         }
-        if (strategy != null && !strategy.equals("sequential") && !strategy.equals("async")) {
-            throw usage("--strategy must be sequential or async, was '" + strategy + "'");
-        }
         if (stride != 1 && stride != 2) {
             throw usage("--stride must be 1 or 2, was " + stride);
         }
@@ -261,13 +261,32 @@ final class GenerateCommand implements Callable<Integer> {
         if (modelN != null && modelN < 1) {
             throw usage("--model-n must be >= 1, was " + modelN);
         }
-        if (scheduler != null) {
+    }
+
+    /**
+     * The engine over the runtime's providers: the split cache beside the model cache, and the strategy
+     * {@code --strategy} names; checks {@code --strategy} and {@code --scheduler} against the providers.
+     */
+    private Engine engine(AsyncDiffRuntime providers) {
+        if (strategy != null && !providers.strategies().names().contains(strategy)) {
+            throw usage("--strategy: unknown strategy '" + strategy + "'; known strategies: "
+                    + String.join(", ", providers.strategies().names()));
+        }
+        Engine engine = Engine.builder(providers).splitCache(CachedModels.cacheRoot().resolve("splits"))
+                .strategy(strategy).build();
+        if (scheduler != null && !engine.samplers().knows(scheduler)) {
             try {
-                Samplers.provider(scheduler);
+                engine.samplers().provider(scheduler);
             } catch (IllegalArgumentException e) {
                 throw usage("--scheduler: " + e.getMessage());
             }
         }
+        return engine;
+    }
+
+    /** Whether {@code config} splits the denoiser (AsyncDiff proper) rather than running it whole. */
+    private static boolean splits(AsyncConfig config) {
+        return config.modelN() > 1 || config.stride() > 1 || config.timeShift();
     }
 
     /** {@code --prompt}, or the text of {@code --prompt-file} without its final line break. */
@@ -286,7 +305,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     /** The AsyncDiff settings the flags ask for. */
     private AsyncConfig asyncConfig(RuntimeConfig config) {
-        boolean async = strategy != null ? strategy.equals("async") : (modelN != null && modelN > 1) || stride == 2;
+        // a strategy other than sequential (async or a plugin's) splits the denoiser over the devices
+        boolean async = strategy != null ? !strategy.equals("sequential") : (modelN != null && modelN > 1) || stride == 2;
         if (cfgParallel && config.devices().size() < 2) {
             throw usage("--cfg-parallel runs the guidance halves on two device groups; it needs at least 2 devices, got "
                     + config.devices() + " (e.g. --devices cpu:0,cpu:1)");

@@ -1,7 +1,7 @@
 package dev.asyncdiff.cli;
 
-import dev.asyncdiff.adapters.sd.GenerationListener;
-import dev.asyncdiff.adapters.sd.GenerationPhase;
+import dev.asyncdiff.api.GenerationListener;
+import dev.asyncdiff.api.GenerationPhase;
 import dev.asyncdiff.api.StepProgress;
 import java.io.PrintWriter;
 import java.util.Locale;

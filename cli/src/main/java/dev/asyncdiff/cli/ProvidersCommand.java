@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.asyncdiff.spi.ProviderCatalog;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -33,9 +35,14 @@ final class ProvidersCommand implements Callable<Integer> {
                     + "objects.")
     boolean json;
 
+    @Option(names = "--plugins", paramLabel = "DIR",
+            description = "A folder of plugin jars to list too; repeatable; added to the folders in ASYNCDIFF_PLUGINS.")
+    List<Path> pluginFolders = new ArrayList<>();
+
     @Override
     public Integer call() throws JsonProcessingException {
-        List<ProviderCatalog.Entry> entries = ProviderCatalog.load().entries();
+        List<ProviderCatalog.Entry> entries = ProviderCatalog.load(RuntimeOptions.providerLoader(pluginFolders,
+                System.getenv())).entries();
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(toJson(entries));

@@ -3,17 +3,21 @@ package dev.asyncdiff.cli;
 import dev.asyncdiff.spi.AsyncDiffRuntime;
 import dev.asyncdiff.spi.ConfigLoader;
 import dev.asyncdiff.spi.ConfigOverrides;
+import dev.asyncdiff.spi.PluginPath;
 import dev.asyncdiff.spi.RuntimeConfig;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
  * The runtime options every command that runs models shares, as a picocli mixin
  * ({@code @Mixin RuntimeOptions runtime;}): {@code --config FILE}, {@code --backend NAME},
- * {@code --devices LIST} and {@code --backend-option KEY=VALUE}. They feed {@link ConfigLoader}:
- * the config file, then {@code ASYNCDIFF_BACKEND} / {@code ASYNCDIFF_DEVICES}, then these flags.
+ * {@code --devices LIST}, {@code --backend-option KEY=VALUE} and {@code --plugins DIR}. They feed
+ * {@link ConfigLoader}: the config file, then {@code ASYNCDIFF_BACKEND} / {@code ASYNCDIFF_DEVICES},
+ * then these flags; plugin folders come from {@code ASYNCDIFF_PLUGINS} and {@code --plugins}.
  */
 public final class RuntimeOptions {
     @Option(names = "--config", paramLabel = "FILE",
@@ -34,6 +38,11 @@ public final class RuntimeOptions {
                     + "the config file's backendOptions.")
     Map<String, String> backendOptions = new LinkedHashMap<>();
 
+    @Option(names = "--plugins", paramLabel = "DIR",
+            description = "A folder of plugin jars (adapters, samplers, strategies, backends, communicators); "
+                    + "repeatable; added to the folders in ASYNCDIFF_PLUGINS.")
+    List<Path> pluginFolders = new ArrayList<>();
+
     /**
      * The configuration from the config file, {@code environment} and these flags.
      *
@@ -48,8 +57,26 @@ public final class RuntimeOptions {
         return toConfig(System.getenv());
     }
 
-    /** A runtime for {@link #toConfig()} with the providers on the class path. */
+    /** A runtime for {@link #toConfig()} with the providers on the class path and in the plugin folders. */
     public AsyncDiffRuntime runtime() {
-        return AsyncDiffRuntime.create(toConfig());
+        return AsyncDiffRuntime.create(toConfig(), providerLoader(System.getenv()));
+    }
+
+    /**
+     * The class loader providers are found with: this program's, plus the jars in the folders of
+     * {@code ASYNCDIFF_PLUGINS} and {@code --plugins}.
+     *
+     * @throws dev.asyncdiff.spi.ConfigException naming the folder and where it came from when it is missing
+     */
+    public ClassLoader providerLoader(Map<String, String> environment) {
+        return providerLoader(pluginFolders, environment);
+    }
+
+    /** The class loader over this program's and the jars of {@code ASYNCDIFF_PLUGINS} and {@code flagFolders}. */
+    static ClassLoader providerLoader(List<Path> flagFolders, Map<String, String> environment) {
+        List<Path> jars = new ArrayList<>(PluginPath.jars(PluginPath.parse(environment.get(PluginPath.ENV_PLUGINS)),
+                "environment variable " + PluginPath.ENV_PLUGINS));
+        jars.addAll(PluginPath.jars(flagFolders, "flag --plugins"));
+        return PluginPath.classLoader(jars, RuntimeOptions.class.getClassLoader());
     }
 }

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.asyncdiff.adapters.sd.ModelFolder;
-import dev.asyncdiff.adapters.sd.StableDiffusionPipeline;
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.engine.Engine;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
 import dev.asyncdiff.onnx.graph.split.Link;
@@ -28,12 +28,12 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * {@code asyncdiff split}: cuts a model folder's denoiser into N components and prints the plan:
@@ -125,7 +125,7 @@ final class SplitCommand implements Callable<Integer> {
             options = options.withMeasured(calibrate(splitter, config, options, latentHeight, latentWidth, err));
         } else if (!Files.isRegularFile(model.resolve(SplitManifest.FILE_NAME))) {
             options = options.withMeasured(splitter.storedCalibration(model, latentHeight, latentWidth,
-                    StableDiffusionPipeline.calibrationTarget(config.backend(), config.devices().get(0))).orElse(null));
+                    Engine.calibrationTarget(config.backend(), config.devices().get(0))).orElse(null));
         }
         SplitResult split = splitter.split(model, parts, latentHeight, latentWidth, out, externalData, options);
         PrintWriter stdout = spec.commandLine().getOut();
@@ -168,7 +168,7 @@ final class SplitCommand implements Callable<Integer> {
     private UnitCosts calibrate(GraphSplitter splitter, RuntimeConfig config, SplitOptions options, int latentHeight,
                                 int latentWidth, PrintWriter err) {
         Device device = config.devices().get(0);
-        String target = StableDiffusionPipeline.calibrationTarget(config.backend(), device);
+        String target = Engine.calibrationTarget(config.backend(), device);
         err.println("asyncdiff: timing every block of the denoiser with " + config.backend() + " on " + device + " …");
         err.flush();
         try (Backend backend = AsyncDiffRuntime.create(config).openBackend()) {

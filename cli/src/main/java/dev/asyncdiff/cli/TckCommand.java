@@ -1,5 +1,6 @@
 package dev.asyncdiff.cli;
 
+import dev.asyncdiff.spi.ProviderCatalog;
 import dev.asyncdiff.tck.CheckResult;
 import dev.asyncdiff.tck.CompatibilityKit;
 import dev.asyncdiff.tck.KitReport;
@@ -8,14 +9,15 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * {@code asyncdiff tck}: runs the compatibility kit against an adapter and a model folder, prints a
@@ -49,6 +51,10 @@ final class TckCommand implements Callable<Integer> {
             description = "Image width and height; 0 for the model's default (default: ${DEFAULT-VALUE}).")
     int size;
 
+    @Option(names = "--guidance", paramLabel = "SCALE", defaultValue = "5.0",
+            description = "Guidance scale of the kit's generations; 1 for models without guidance (default: ${DEFAULT-VALUE}).")
+    double guidance;
+
     @Option(names = "--max-relative-l2", paramLabel = "E", description = "Declared closeness tolerance on final latents.")
     Double maxRelativeL2;
 
@@ -57,6 +63,10 @@ final class TckCommand implements Callable<Integer> {
 
     @Option(names = "--split-tolerance", paramLabel = "E", description = "Declared split exactness (relative L2).")
     Double splitTolerance;
+
+    @Option(names = "--plugins", paramLabel = "DIR",
+            description = "A folder of plugin jars (e.g. the adapter under test); repeatable; added to ASYNCDIFF_PLUGINS.")
+    List<Path> pluginFolders = new ArrayList<>();
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write the report as JSON.")
     Path json;
@@ -72,7 +82,9 @@ final class TckCommand implements Callable<Integer> {
                 minPsnr != null ? minPsnr : defaults.minPsnrDb());
         CompatibilityKit kit;
         try {
-            kit = CompatibilityKit.create(new CompatibilityKit.Subject(adapter, model, tolerances, steps, size, backend));
+            kit = CompatibilityKit.create(new CompatibilityKit.Subject(adapter, model, tolerances, steps, size, backend,
+                    guidance),
+                    ProviderCatalog.load(RuntimeOptions.providerLoader(pluginFolders, System.getenv())));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

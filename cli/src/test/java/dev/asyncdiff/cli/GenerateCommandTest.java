@@ -2,8 +2,8 @@ package dev.asyncdiff.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.asyncdiff.adapters.sd.Images;
 import dev.asyncdiff.api.DType;
+import dev.asyncdiff.api.Images;
 import dev.asyncdiff.synthetic.Family;
 import dev.asyncdiff.synthetic.Scale;
 import dev.asyncdiff.synthetic.SyntheticModels;
@@ -135,12 +135,42 @@ class GenerateCommandTest {
     }
 
     @Test
+    void stableDiffusion3FoldersGenerateThroughTheSameCommand() {
+        Path sd3 = SyntheticModels.write(Family.SD3, Scale.TINY, DType.FP32, 3, TokenizerKind.BPE,
+                shared.resolve("sd3")).directory();
+        Path sequential = dir.resolve("sd3.png");
+        Path async = dir.resolve("sd3-async.png");
+        CliRun one = CliRun.of("generate", "--model", sd3.toString(), "--prompt", "a red house", "--steps", "3",
+                "--seed", "9", "--width", "64", "--height", "64", "--out", sequential.toString());
+        CliRun two = CliRun.of("generate", "--model", sd3.toString(), "--prompt", "a red house", "--steps", "3",
+                "--seed", "9", "--width", "64", "--height", "64", "--devices", "cpu:0,cpu:1", "--model-n", "2",
+                "--warm-up", "3", "--out", async.toString());
+
+        assertThat(one.exitCode()).as(one.err()).isZero();
+        assertThat(one.out()).contains("sd3 1 image(s) 64x64, seed 9, 3 steps, sequential");
+        assertThat(Images.readPngText(sequential, "parameters")).contains("Family: sd3")
+                .contains("Sampler: FlowMatchEulerDiscreteScheduler");
+        assertThat(two.exitCode()).as(two.err()).isZero();
+        assertThat(two.out()).contains("async (model_n 2, stride 1, warm-up 3");
+        // warm-up over every step runs the components in order: the whole transformer's image up to rounding
+        int[] chained = pixels(Images.read(async));
+        int[] whole = pixels(Images.read(sequential));
+        int largest = 0;
+        for (int i = 0; i < whole.length; i++) {
+            for (int shift = 0; shift < 24; shift += 8) {
+                largest = Math.max(largest, Math.abs((chained[i] >> shift & 0xFF) - (whole[i] >> shift & 0xFF)));
+            }
+        }
+        assertThat(largest).as("largest channel difference of 255").isLessThanOrEqualTo(1);
+    }
+
+    @Test
     void badFlagsAreOneLineUsageErrors() {
         assertUsage(CliRun.of("generate", "--prompt", "x", "--stepz", "3"), "--stepz");
         assertUsage(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--width", "100"),
                 "multiples of 8");
         assertUsage(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--strategy", "fast"),
-                "sequential or async");
+                "unknown strategy 'fast'; known strategies: async, sequential");
         assertUsage(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--strategy", "async"),
                 "at least 2 devices");
         assertUsage(CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--model-n", "3",

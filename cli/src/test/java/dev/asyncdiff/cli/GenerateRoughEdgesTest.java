@@ -3,8 +3,8 @@ package dev.asyncdiff.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
-import dev.asyncdiff.adapters.sd.Images;
 import dev.asyncdiff.api.DType;
+import dev.asyncdiff.api.Images;
 import dev.asyncdiff.synthetic.Family;
 import dev.asyncdiff.synthetic.Scale;
 import dev.asyncdiff.synthetic.SyntheticModels;

@@ -2,7 +2,7 @@ package dev.asyncdiff.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.asyncdiff.adapters.sd.GenerationPhase;
+import dev.asyncdiff.api.GenerationPhase;
 import dev.asyncdiff.api.StepProgress;
 import java.io.PrintWriter;
 import java.io.StringWriter;

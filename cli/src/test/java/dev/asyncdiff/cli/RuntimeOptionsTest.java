@@ -11,10 +11,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 class RuntimeOptionsTest {
     private static final Map<String, String> ENV = Map.of(
@@ -86,11 +86,11 @@ class RuntimeOptionsTest {
 
     @Test
     void aBadDeviceFlagIsAUsageErrorNamingTheFlag() {
-        CliRun run = CliRun.of(withTestCommands(), "probe", "--devices", "cpu:0,gpu:1");
+        CliRun run = CliRun.of(withTestCommands(), "probe", "--devices", "cpu:0,gpu:one");
 
         assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(run.errLines()).singleElement().asString()
-                .startsWith("asyncdiff: error: invalid device 'gpu:1'")
+                .startsWith("asyncdiff: error: invalid device 'gpu:one'")
                 .endsWith("(from flag --devices)");
     }
 

@@ -45,6 +45,12 @@ public abstract class BaseSamplerProvider implements SamplerProvider {
         return className;
     }
 
+    /** The provider that forces no key stands for its diffusers class. */
+    @Override
+    public String defaultForClass() {
+        return forced.isEmpty() ? className : null;
+    }
+
     /** A one-line description for listings. */
     public String description() {
         return description;

@@ -43,7 +43,22 @@ public final class AsyncDiffRuntime {
      * @throws IllegalStateException naming the provider when one cannot be instantiated
      */
     public static AsyncDiffRuntime create(RuntimeConfig config) {
-        Injector injector = Guice.createInjector(AsyncDiffModule.fromClassPath(config));
+        return create(config, ProviderCatalog.load());
+    }
+
+    /**
+     * A runtime for {@code config} with the providers {@code loader} sees, e.g. one that adds plugin
+     * jars ({@link PluginPath#classLoader}).
+     *
+     * @throws IllegalStateException naming the provider when one cannot be instantiated
+     */
+    public static AsyncDiffRuntime create(RuntimeConfig config, ClassLoader loader) {
+        return create(config, ProviderCatalog.load(loader));
+    }
+
+    /** A runtime for {@code config} with the providers of {@code catalog}. */
+    public static AsyncDiffRuntime create(RuntimeConfig config, ProviderCatalog catalog) {
+        Injector injector = Guice.createInjector(new AsyncDiffModule(config, catalog));
         return injector.getInstance(AsyncDiffRuntime.class);
     }
 

@@ -10,4 +10,14 @@ public interface SamplerProvider extends Provider {
      * @throws IllegalArgumentException naming the key when a value is out of range
      */
     NoiseScheduler create(String schedulerConfigJson);
+
+    /**
+     * The diffusers class ({@code _class_name}) this sampler is the default for: the one built when a
+     * model's {@code scheduler_config.json} names that class and no sampler is asked for by name; null
+     * when it is the default for none (e.g. a variant that forces Karras sigmas). Where several
+     * providers claim a class, the higher {@link #priority()} wins.
+     */
+    default String defaultForClass() {
+        return null;
+    }
 }

@@ -23,7 +23,7 @@ public final class TestKindsProviders {
         }
 
         @Override
-        public DiffusionPipeline open(Path modelDir, Backend backend, BackendOptions options) {
+        public DiffusionPipeline open(Path modelDir, PipelineContext context) {
             throw new IllegalArgumentException("test-adapter supports no model folder, was " + modelDir);
         }
     }

@@ -1,14 +1,17 @@
 package dev.asyncdiff.tck;
 
 import dev.asyncdiff.api.AsyncConfig;
-import dev.asyncdiff.api.DiffusionPipeline;
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.DiffusionPipeline;
 import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.TextToImageRequest;
-import dev.asyncdiff.spi.BackendOptions;
-import dev.asyncdiff.spi.BackendProvider;
+import dev.asyncdiff.engine.Engine;
+import dev.asyncdiff.spi.AsyncDiffRuntime;
 import dev.asyncdiff.spi.ModelAdapterProvider;
+import dev.asyncdiff.spi.PipelineContext;
+import dev.asyncdiff.spi.ProviderCatalog;
 import dev.asyncdiff.spi.ProviderRegistry;
+import dev.asyncdiff.spi.RuntimeConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,7 +38,8 @@ public final class CompatibilityKit {
     private static final int MAX_N = 4;
     private static final long SEED = 1234;
     private static final String PROMPT = "a lighthouse on a cliff at dawn, oil painting";
-    private static final double GUIDANCE = 5.0;
+    /** The guidance scale generations use unless the subject sets one. */
+    public static final double DEFAULT_GUIDANCE = 5.0;
     private static final long FAILURE_TIMEOUT_SECONDS = 120;
 
     /**
@@ -47,9 +51,20 @@ public final class CompatibilityKit {
      * @param steps       denoising steps per generation (&ge; 4)
      * @param size        image width and height in pixels, or 0 for the model's default
      * @param backend     the backend provider's name, e.g. {@code onnx}
+     * @param guidance    the guidance scale of every generation ({@code 1} for models without guidance)
      */
-    public record Subject(String adapter, Path modelFolder, Tolerances tolerances, int steps, int size, String backend) {
+    public record Subject(String adapter, Path modelFolder, Tolerances tolerances, int steps, int size, String backend,
+                          double guidance) {
+        /** A subject generating at {@link #DEFAULT_GUIDANCE}. */
+        public Subject(String adapter, Path modelFolder, Tolerances tolerances, int steps, int size, String backend) {
+            this(adapter, modelFolder, tolerances, steps, size, backend, DEFAULT_GUIDANCE);
+        }
+
         public Subject {
+            if (!(guidance >= 0) || !Double.isFinite(guidance)) {
+                throw new IllegalArgumentException("the kit's guidance scale must be a finite number >= 0, was "
+                        + guidance);
+            }
             if (modelFolder == null || tolerances == null || backend == null) {
                 throw new IllegalArgumentException("a kit subject needs a model folder, tolerances and a backend");
             }
@@ -62,16 +77,16 @@ public final class CompatibilityKit {
 
     private final Subject subject;
     private final ModelAdapterProvider adapter;
-    private final BackendProvider backend;
+    private final ProviderCatalog catalog;
     private final Map<String, Outputs> cache = new HashMap<>();
 
     private record Outputs(float[] latents, float[] pixels) {
     }
 
-    private CompatibilityKit(Subject subject, ModelAdapterProvider adapter, BackendProvider backend) {
+    private CompatibilityKit(Subject subject, ModelAdapterProvider adapter, ProviderCatalog catalog) {
         this.subject = subject;
         this.adapter = adapter;
-        this.backend = backend;
+        this.catalog = catalog;
     }
 
     /**
@@ -80,16 +95,25 @@ public final class CompatibilityKit {
      * @throws IllegalArgumentException when the folder is missing, or no adapter or backend matches
      */
     public static CompatibilityKit create(Subject subject) {
+        return create(subject, ProviderCatalog.load());
+    }
+
+    /**
+     * A kit for {@code subject} with the providers of {@code catalog} (e.g. with plugin jars).
+     *
+     * @throws IllegalArgumentException when the folder is missing, or no adapter or backend matches
+     */
+    public static CompatibilityKit create(Subject subject, ProviderCatalog catalog) {
         if (!Files.isDirectory(subject.modelFolder())) {
             throw new IllegalArgumentException("model folder " + subject.modelFolder() + " does not exist");
         }
-        ProviderRegistry<ModelAdapterProvider> adapters = ProviderRegistry.load("adapter", ModelAdapterProvider.class);
+        ProviderRegistry<ModelAdapterProvider> adapters = catalog.adapters();
         ModelAdapterProvider adapter = subject.adapter() != null ? adapters.get(subject.adapter())
                 : adapters.all().stream().filter(a -> a.supports(subject.modelFolder())).findFirst()
                         .orElseThrow(() -> new IllegalArgumentException("no adapter supports " + subject.modelFolder()
                                 + "; adapters on the class path: " + adapters.names()));
-        BackendProvider backend = ProviderRegistry.load("backend", BackendProvider.class).get(subject.backend());
-        return new CompatibilityKit(subject, adapter, backend);
+        catalog.backends().get(subject.backend());
+        return new CompatibilityKit(subject, adapter, catalog);
     }
 
     /** The adapter under test. */
@@ -269,7 +293,7 @@ public final class CompatibilityKit {
                     + " components failed with a message that does not say how many were asked for: " + tooManyParts);
             figures.put("more components than units", tooManyParts);
         }
-        String steps = expectIllegalArgument(() -> new TextToImageRequest(PROMPT, "", 0, GUIDANCE, SEED, 0, 0));
+        String steps = expectIllegalArgument(() -> new TextToImageRequest(PROMPT, "", 0, subject.guidance(), SEED, 0, 0));
         String stride = expectIllegalArgument(() -> new AsyncConfig(2, 3, 1, false));
         figures.put("zero steps", steps);
         figures.put("stride 3", stride);
@@ -304,13 +328,16 @@ public final class CompatibilityKit {
     private Opened open(int devices) {
         List<Device> list = new ArrayList<>();
         for (int i = 0; i < devices; i++) {
-            list.add(new Device(Device.Kind.CPU, i));
+            list.add(Device.cpu(i));
         }
-        BackendOptions options = new BackendOptions(list, Map.of());
-        TrackingBackend tracking = new TrackingBackend(backend.open(options));
+        AsyncDiffRuntime runtime = AsyncDiffRuntime.create(RuntimeConfig.builder().backend(subject.backend())
+                .devices(list).build(), catalog);
+        TrackingBackend tracking = new TrackingBackend(runtime.openBackend());
+        PipelineContext context = Engine.create(runtime).context(tracking);
         try {
-            return new Opened(tracking, adapter.open(subject.modelFolder(), tracking, options));
+            return new Opened(tracking, adapter.open(subject.modelFolder(), context));
         } catch (RuntimeException e) {
+            context.close();
             tracking.close();
             throw e;
         }
@@ -327,7 +354,7 @@ public final class CompatibilityKit {
         }
 
         Outputs generate(int steps) {
-            TextToImageRequest request = new TextToImageRequest(PROMPT, "", steps, GUIDANCE, SEED, subject.size(),
+            TextToImageRequest request = new TextToImageRequest(PROMPT, "", steps, subject.guidance(), SEED, subject.size(),
                     subject.size());
             try (PipelineOutput output = pipeline.run(request)) {
                 return new Outputs(output.latents().toFloatArray(), output.pixels().toFloatArray());

@@ -1,5 +1,9 @@
 package dev.asyncdiff.adapters.sd;
 
+import dev.asyncdiff.api.GenerationRequest;
+import dev.asyncdiff.api.GenerationResult;
+import dev.asyncdiff.api.Images;
+import dev.asyncdiff.api.PhaseTimings;
 import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TextToImageRequest;

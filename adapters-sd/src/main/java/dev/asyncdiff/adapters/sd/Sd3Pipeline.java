@@ -5,23 +5,20 @@ import dev.asyncdiff.adapters.sd.tokenizer.T5Tokenizer;
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.CancellationToken;
 import dev.asyncdiff.api.DenoiseRequest;
-import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.DiffusionPipeline;
+import dev.asyncdiff.api.GenerationListener;
+import dev.asyncdiff.api.GenerationPhase;
+import dev.asyncdiff.api.GenerationRequest;
+import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.MalformedModelException;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.ParallelStrategy;
+import dev.asyncdiff.api.PhaseTimings;
 import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TextToImageRequest;
-import dev.asyncdiff.onnx.graph.split.GraphSplitter;
-import dev.asyncdiff.onnx.graph.split.SplitOptions;
-import dev.asyncdiff.samplers.Samplers;
-import dev.asyncdiff.spi.Backend;
-import dev.asyncdiff.spi.DenoiserSource;
-import dev.asyncdiff.spi.ProviderRegistry;
-import dev.asyncdiff.spi.StrategyContext;
-import dev.asyncdiff.spi.StrategyProvider;
+import dev.asyncdiff.spi.PipelineContext;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,10 +39,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The transformer runs through a {@link ParallelStrategy}: {@code sequential} until
  * {@link #setAsyncConfig} asks for AsyncDiff, whose components the splitter cuts between the
- * transformer blocks. Text encoders and the VAE run on the first device.
+ * transformer blocks. The {@link PipelineContext} places the text encoders, the VAE and the
+ * components.
  *
- * <p>Ownership: the pipeline owns its sessions and strategy; the backend is borrowed and stays the
- * caller's, who closes it after the pipeline. Not thread-safe: one generation at a time.
+ * <p>Ownership: the pipeline owns its sessions, strategy and context; {@link #close()} releases
+ * them. Not thread-safe: one generation at a time.
  */
 public final class Sd3Pipeline implements DiffusionPipeline {
     /** Latent side is the image's over 8, and the transformer's patches are 2 latents wide. */
@@ -54,25 +52,15 @@ public final class Sd3Pipeline implements DiffusionPipeline {
     private static final long SAMPLER_RNG_SALT = 0x9E3779B97F4A7C15L;
 
     private final ModelFolder model;
-    private final Backend backend;
-    private final List<Device> devices;
-    private final ProviderRegistry<StrategyProvider> strategies;
-    private final GraphSplitter splitter;
+    private final PipelineContext context;
+    private final DenoiserRunner denoiser;
     private final Sd3Conditioner conditioner;
     private final Vae vae;
-    private AsyncConfig config = AsyncConfig.SEQUENTIAL;
-    private ParallelStrategy strategy;
-    private AsyncConfig strategyConfig;
     private boolean closed;
 
-    private Sd3Pipeline(ModelFolder model, Backend backend, List<Device> devices, Path splitCache,
-                        int maxSequenceLength) {
+    private Sd3Pipeline(ModelFolder model, PipelineContext context, int maxSequenceLength) {
         this.model = model;
-        this.backend = backend;
-        this.devices = List.copyOf(devices);
-        this.strategies = ProviderRegistry.load("strategy", StrategyProvider.class, Sd3Pipeline.class.getClassLoader());
-        this.splitter = new GraphSplitter(splitCache != null ? splitCache : GraphSplitter.defaultCacheRoot());
-        Device first = this.devices.get(0);
+        this.context = context;
         int joint = model.config("transformer").path("joint_attention_dim").asInt(0);
         if (joint <= 0) {
             throw new MalformedModelException(model.directory().resolve("transformer/config.json"),
@@ -81,15 +69,15 @@ public final class Sd3Pipeline implements DiffusionPipeline {
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
             TextEncoder clipL = track(loaded, new TextEncoder(model.modelFile("text_encoder"),
-                    backend.load(model.modelFile("text_encoder"), first)));
+                    context.loadModel(model.modelFile("text_encoder"))));
             TextEncoder clipG = track(loaded, new TextEncoder(model.modelFile("text_encoder_2"),
-                    backend.load(model.modelFile("text_encoder_2"), first)));
+                    context.loadModel(model.modelFile("text_encoder_2"))));
             T5Tokenizer t5Tokenizer = null;
             T5TextEncoder t5 = null;
             if (model.hasT5()) {
                 t5Tokenizer = T5Tokenizer.load(model.directory().resolve("tokenizer_3"));
                 t5 = track(loaded, new T5TextEncoder(model.modelFile("text_encoder_3"),
-                        backend.load(model.modelFile("text_encoder_3"), first), joint));
+                        context.loadModel(model.modelFile("text_encoder_3")), joint));
             } else {
                 LOG.info("{} has no text_encoder_3; conditioning on zeros in place of T5's states", model.directory());
             }
@@ -98,43 +86,43 @@ public final class Sd3Pipeline implements DiffusionPipeline {
                     maxSequenceLength);
             loaded.clear();
             loaded.add(conditioner);
-            this.vae = new Vae(model, backend, first);
+            this.vae = new Vae(model, context);
         } catch (RuntimeException e) {
             loaded.forEach(Sd3Pipeline::closeQuietly);
             throw e;
         }
-        LOG.info("opened sd3 pipeline {} on {}", model.directory(), devices);
+        this.denoiser = new DenoiserRunner(context, model.modelFile("transformer"));
+        LOG.info("opened sd3 pipeline {}", model.directory());
     }
 
     /**
      * Opens the SD 3 folder at {@code modelDir} with T5's default {@code max_sequence_length} 256.
      *
-     * @see #open(Path, Backend, List, Path, int)
+     * @see #open(Path, PipelineContext, int)
      */
-    public static Sd3Pipeline open(Path modelDir, Backend backend, List<Device> devices, Path splitCache) {
-        return open(modelDir, backend, devices, splitCache, T5Tokenizer.DEFAULT_MAX_SEQUENCE_LENGTH);
+    public static Sd3Pipeline open(Path modelDir, PipelineContext context) {
+        return open(modelDir, context, T5Tokenizer.DEFAULT_MAX_SEQUENCE_LENGTH);
     }
 
     /**
-     * Opens the SD 3 folder at {@code modelDir}; the caller closes the pipeline, then {@code backend}.
+     * Opens the SD 3 folder at {@code modelDir}; the pipeline owns {@code context}, and when this
+     * method throws the caller closes it.
      *
-     * @param devices    text encoders and VAE on the first; the transformer's components on as many as needed
-     * @param splitCache where splits are cached, or {@code null} for {@link GraphSplitter#defaultCacheRoot()}
-     * @throws IllegalArgumentException when the folder is not an SD 3 folder or no device is given
+     * @param maxSequenceLength T5's token count (diffusers' {@code max_sequence_length})
+     * @throws IllegalArgumentException when the folder is not an SD 3 folder
      * @throws dev.asyncdiff.api.ModelNotFoundException  when the folder is missing
      * @throws MalformedModelException when files are missing or a model breaks its contract
      */
-    public static Sd3Pipeline open(Path modelDir, Backend backend, List<Device> devices, Path splitCache,
-                                   int maxSequenceLength) {
-        if (backend == null || devices == null || devices.isEmpty()) {
-            throw new IllegalArgumentException("an SD 3 pipeline needs a backend and at least one device");
+    public static Sd3Pipeline open(Path modelDir, PipelineContext context, int maxSequenceLength) {
+        if (modelDir == null || context == null) {
+            throw new IllegalArgumentException("an SD 3 pipeline needs a model folder and a context");
         }
         ModelFolder model = ModelFolder.open(modelDir);
         if (model.family() != ModelFamily.SD3) {
             throw new IllegalArgumentException(modelDir + " is a " + model.family().displayName() + " folder ("
                     + model.pipelineClass() + "), not Stable Diffusion 3");
         }
-        return new Sd3Pipeline(model, backend, devices, splitCache, maxSequenceLength);
+        return new Sd3Pipeline(model, context, maxSequenceLength);
     }
 
     @Override
@@ -145,25 +133,28 @@ public final class Sd3Pipeline implements DiffusionPipeline {
     @Override
     public void setAsyncConfig(AsyncConfig newConfig) {
         requireOpen();
-        if (newConfig == null) {
-            throw new IllegalArgumentException("async config must not be null; use AsyncConfig.SEQUENTIAL");
-        }
-        if (newConfig.devicesRequired() > devices.size()) {
-            throw new IllegalArgumentException("AsyncDiff with model_n " + newConfig.modelN() + " and stride "
-                    + newConfig.stride() + " needs " + newConfig.devicesRequired() + " devices, the pipeline has "
-                    + devices.size() + " " + devices);
-        }
-        this.config = newConfig;
+        denoiser.setAsyncConfig(newConfig);
     }
 
     @Override
     public AsyncConfig asyncConfig() {
-        return config;
+        return denoiser.asyncConfig();
     }
 
-    /** The strategy the configuration selects: {@code sequential} or {@code async}. */
+    @Override
+    public void setCfgParallel(boolean value) {
+        requireOpen();
+        denoiser.setCfgParallel(value);
+    }
+
+    @Override
+    public boolean cfgParallel() {
+        return denoiser.cfgParallel();
+    }
+
+    @Override
     public String strategyName() {
-        return config.modelN() == 1 && config.stride() == 1 && !config.timeShift() ? "sequential" : "async";
+        return denoiser.strategyName();
     }
 
     /**
@@ -173,6 +164,7 @@ public final class Sd3Pipeline implements DiffusionPipeline {
      *     a size that is not a multiple of 16, or an unknown sampler
      * @throws java.util.concurrent.CancellationException when the request's token is cancelled
      */
+    @Override
     public GenerationResult generate(GenerationRequest request) {
         return produce(request).toResult(request.seed());
     }
@@ -203,8 +195,7 @@ public final class Sd3Pipeline implements DiffusionPipeline {
         int batch = request.numImages();
         CancellationToken cancellation = request.cancellation();
         GenerationListener listener = request.listener();
-        NoiseScheduler scheduler = request.scheduler() == null ? Samplers.fromConfig(model.schedulerConfig())
-                : Samplers.fromConfig(model.schedulerConfig(), request.scheduler());
+        NoiseScheduler scheduler = context.sampler(model.schedulerConfig(), request.scheduler());
         int latentHeight = height / factor;
         int latentWidth = width / factor;
         int channels = vae.latentChannels();
@@ -223,7 +214,8 @@ public final class Sd3Pipeline implements DiffusionPipeline {
             listener.onPhase(GenerationPhase.DENOISE);
             float[] denoised;
             try (Tensor in = Tensor.ofFloats(latents, batch, channels, latentHeight, latentWidth);
-                 Tensor out = strategy(latentHeight, latentWidth).denoise(new DenoiseRequest(scheduler, in,
+                 Tensor out = denoiser.strategy(latentHeight, latentWidth,
+                         model.denoiserInputShapes(latentHeight, latentWidth)).denoise(new DenoiseRequest(scheduler, in,
                          conditioning.asMap(), guidance, new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT),
                          listener::onStep, cancellation, timesteps))) {
                 denoised = out.toFloatArray();
@@ -252,35 +244,8 @@ public final class Sd3Pipeline implements DiffusionPipeline {
         text.append(String.format(Locale.ROOT, "\nSteps: %d, Sampler: %s, CFG scale: %s, Seed: %d, Size: %dx%d, "
                         + "Model: %s, Family: sd3, Strategy: %s", steps,
                 request.scheduler() != null ? request.scheduler() : "FlowMatchEulerDiscreteScheduler", guidance, seed,
-                width, height, model.directory().getFileName(), strategyName().equals("sequential") ? "sequential"
-                        : String.format(Locale.ROOT, "async (model_n %d, stride %d, warm-up %d, time shift %s)",
-                        config.modelN(), config.stride(), config.warmUp(), config.timeShift())));
+                width, height, model.directory().getFileName(), denoiser.description()));
         return text.toString();
-    }
-
-    private ParallelStrategy strategy(int latentHeight, int latentWidth) {
-        if (strategy != null && config.equals(strategyConfig)) {
-            return strategy;
-        }
-        closeStrategy();
-        Path transformer = model.modelFile("transformer");
-        AsyncConfig wanted = config;
-        List<Device> used = devices.subList(0, wanted.devicesRequired());
-        SplitOptions options = SplitOptions.forDevices(used)
-                .withInputShapes(model.denoiserInputShapes(latentHeight, latentWidth));
-        DenoiserSource source = parts -> splitter.components(transformer, parts, latentHeight, latentWidth, options);
-        strategy = strategies.get(strategyName()).create(new StrategyContext(wanted, source, backend, used));
-        strategyConfig = wanted;
-        return strategy;
-    }
-
-    private void closeStrategy() {
-        if (strategy != null) {
-            ParallelStrategy old = strategy;
-            strategy = null;
-            strategyConfig = null;
-            old.close();
-        }
     }
 
     private void requireOpen() {
@@ -289,7 +254,7 @@ public final class Sd3Pipeline implements DiffusionPipeline {
         }
     }
 
-    /** Closes the strategy, the text encoders and the VAE; idempotent. The backend stays open. */
+    /** Closes the strategy, the text encoders, the VAE, then the context; idempotent. */
     @Override
     public void close() {
         if (closed) {
@@ -297,10 +262,11 @@ public final class Sd3Pipeline implements DiffusionPipeline {
         }
         closed = true;
         try {
-            closeStrategy();
+            denoiser.close();
         } finally {
             closeQuietly(conditioner);
             closeQuietly(vae);
+            closeQuietly(context);
         }
     }
 

@@ -1,13 +1,12 @@
 package dev.asyncdiff.adapters.sd;
 
 import dev.asyncdiff.api.DiffusionPipeline;
-import dev.asyncdiff.spi.Backend;
-import dev.asyncdiff.spi.BackendOptions;
 import dev.asyncdiff.spi.ModelAdapterProvider;
+import dev.asyncdiff.spi.PipelineContext;
 import java.nio.file.Path;
 
 /**
- * The {@code sd} model adapter: Stable Diffusion 1.x, 2.x and XL folders, text-to-image and
+ * The {@code sd} model adapter: Stable Diffusion 1.x, 2.x, XL and 3 folders, text-to-image and
  * image-to-image pipelines ({@link ModelFolder#PIPELINE_CLASSES}).
  */
 public final class SdAdapterProvider implements ModelAdapterProvider {
@@ -25,15 +24,12 @@ public final class SdAdapterProvider implements ModelAdapterProvider {
         return ModelFolder.looksSupported(modelDir);
     }
 
-    /**
-     * Opens a {@link StableDiffusionPipeline}, or an {@link Sd3Pipeline} for an SD 3 folder, on the
-     * borrowed {@code backend} and the options' devices.
-     */
+    /** Opens a {@link StableDiffusionPipeline}, or an {@link Sd3Pipeline} for an SD 3 folder. */
     @Override
-    public DiffusionPipeline open(Path modelDir, Backend backend, BackendOptions options) {
+    public DiffusionPipeline open(Path modelDir, PipelineContext context) {
         if (ModelFolder.open(modelDir).family() == ModelFamily.SD3) {
-            return Sd3Pipeline.open(modelDir, backend, options.devices(), null);
+            return Sd3Pipeline.open(modelDir, context);
         }
-        return StableDiffusionPipeline.builder(modelDir).backend(backend).devices(options.devices()).open();
+        return StableDiffusionPipeline.open(modelDir, context);
     }
 }

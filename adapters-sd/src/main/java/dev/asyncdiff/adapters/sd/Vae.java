@@ -1,13 +1,13 @@
 package dev.asyncdiff.adapters.sd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.Images;
 import dev.asyncdiff.api.InferenceSession;
 import dev.asyncdiff.api.MalformedModelException;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorSpec;
-import dev.asyncdiff.spi.Backend;
+import dev.asyncdiff.spi.PipelineContext;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -23,8 +23,7 @@ import java.util.Map;
  */
 final class Vae implements AutoCloseable {
     private final ModelFolder model;
-    private final Backend backend;
-    private final Device device;
+    private final PipelineContext context;
     private final InferenceSession decoder;
     private final double scalingFactor;
     private final double shiftFactor;
@@ -32,11 +31,10 @@ final class Vae implements AutoCloseable {
     private final int scaleFactor;
     private InferenceSession encoder;
 
-    /** Loads the decoder of {@code model} on {@code device}. */
-    Vae(ModelFolder model, Backend backend, Device device) {
+    /** Loads the decoder of {@code model} where {@code context} places models around the loop. */
+    Vae(ModelFolder model, PipelineContext context) {
         this.model = model;
-        this.backend = backend;
-        this.device = device;
+        this.context = context;
         JsonNode config = model.config("vae_decoder");
         if (config.isEmpty()) {
             config = model.config("vae_encoder");
@@ -49,7 +47,7 @@ final class Vae implements AutoCloseable {
             throw new MalformedModelException(model.directory().resolve("vae_decoder/config.json"),
                     "scaling_factor must be positive, was " + scalingFactor);
         }
-        this.decoder = backend.load(model.modelFile("vae_decoder"), device);
+        this.decoder = context.loadModel(model.modelFile("vae_decoder"));
     }
 
     /** Latent channels (4 for SD 1.x, 2.x and XL). */
@@ -141,7 +139,7 @@ final class Vae implements AutoCloseable {
                 throw new MalformedModelException(model.directory(), "image-to-image needs the VAE encoder " + file
                         + ", which is missing");
             }
-            encoder = backend.load(file, device);
+            encoder = context.loadModel(file);
         }
         return encoder;
     }

@@ -1,12 +1,12 @@
 package dev.asyncdiff.adapters.sd;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.AsyncDiff;
 import dev.asyncdiff.api.CancellationToken;
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.GenerationListener;
+import dev.asyncdiff.api.GenerationRequest;
+import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.StepProgress;
 import dev.asyncdiff.backend.onnx.OnnxBackend;
 import dev.asyncdiff.spi.BackendOptions;
@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** End to end on the synthetic tiny folders with the real strategies (scheduler-async) on ONNX Runtime CPU. */
 class GenerationTest {
@@ -44,8 +46,7 @@ class GenerationTest {
     }
 
     private static StableDiffusionPipeline open(Family family) {
-        return StableDiffusionPipeline.builder(TestModels.tiny(family)).backend(backend).devices(TWO_CPUS)
-                .splitCache(splits).open();
+        return StableDiffusionPipeline.open(TestModels.tiny(family), TestContexts.on(backend, TWO_CPUS, splits));
     }
 
     private static int[] pixels(BufferedImage image) {

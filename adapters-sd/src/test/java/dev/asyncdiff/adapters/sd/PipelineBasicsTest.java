@@ -1,10 +1,12 @@
 package dev.asyncdiff.adapters.sd;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.GenerationListener;
+import dev.asyncdiff.api.GenerationPhase;
+import dev.asyncdiff.api.GenerationRequest;
+import dev.asyncdiff.api.GenerationResult;
+import dev.asyncdiff.api.Images;
 import dev.asyncdiff.backend.onnx.OnnxBackend;
 import dev.asyncdiff.spi.BackendOptions;
 import dev.asyncdiff.spi.ProviderRegistry;
@@ -21,6 +23,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Pipeline behaviour that needs no denoising strategy: image-to-image at strength 0, validation, PNG files. */
 class PipelineBasicsTest {
@@ -37,8 +41,7 @@ class PipelineBasicsTest {
     }
 
     private static StableDiffusionPipeline open(Family family) {
-        return StableDiffusionPipeline.builder(TestModels.tiny(family)).backend(backend).devices(List.of(Device.CPU))
-                .strategies(ProviderRegistry.of("strategy", List.<StrategyProvider>of())).open();
+        return StableDiffusionPipeline.open(TestModels.tiny(family), TestContexts.on(backend));
     }
 
     static BufferedImage gradient(int width, int height) {
@@ -59,7 +62,7 @@ class PipelineBasicsTest {
     void imageToImageAtStrengthZeroReturnsTheVaeRoundTrip() {
         BufferedImage input = gradient(64, 48);
         try (StableDiffusionPipeline pipeline = open(Family.SD15);
-             Vae vae = new Vae(pipeline.model(), backend, Device.CPU)) {
+             Vae vae = new Vae(pipeline.model(), TestContexts.on(backend))) {
             GenerationResult result = pipeline.generate(GenerationRequest.builder("a cat").steps(10)
                     .initImage(input, 0.0).numImages(2).build());
             BufferedImage roundTrip = vae.decode(vae.encode(input, 64, 48), 0, 6, 8);

@@ -1,10 +1,9 @@
 package dev.asyncdiff.adapters.sd;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.GenerationRequest;
+import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.backend.onnx.OnnxBackend;
@@ -20,6 +19,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Generation on the real exports in {@code ../shared/data/real-exports} (Optimum layout: int64 {@code timestep}
@@ -51,8 +52,7 @@ class RealExportGenerationTest {
     }
 
     private static StableDiffusionPipeline open(String family) {
-        return StableDiffusionPipeline.builder(export(family)).backend(backend).devices(TWO_CPUS).splitCache(splits)
-                .open();
+        return StableDiffusionPipeline.open(export(family), TestContexts.on(backend, TWO_CPUS, splits));
     }
 
     private static float[] latents(StableDiffusionPipeline pipeline, AsyncConfig config) {
@@ -116,8 +116,8 @@ class RealExportGenerationTest {
         Path config = copy.resolve("scheduler/scheduler_config.json");
         Files.writeString(config, Files.readString(config).replace("PNDMScheduler", "EulerDiscreteScheduler")
                 .replace("\"leading\"", "\"linspace\""));
-        try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.builder(copy).backend(backend)
-                .devices(TWO_CPUS).splitCache(splits).open()) {
+        try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.open(copy,
+                TestContexts.on(backend, TWO_CPUS, splits))) {
             assertThatThrownBy(() -> pipeline.generate(GenerationRequest.builder("x").steps(5).size(64, 64).build()))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("'EulerDiscreteScheduler'")

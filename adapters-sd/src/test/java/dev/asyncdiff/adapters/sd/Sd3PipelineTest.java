@@ -1,9 +1,8 @@
 package dev.asyncdiff.adapters.sd;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.GenerationRequest;
+import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.MalformedModelException;
 import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.TextToImageRequest;
@@ -18,6 +17,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** SD 3 text-to-image on the synthetic tiny folder. */
 class Sd3PipelineTest {
@@ -38,7 +39,7 @@ class Sd3PipelineTest {
     }
 
     private Sd3Pipeline open(Path model) {
-        return Sd3Pipeline.open(model, backend, List.of(Device.CPU), dir.resolve("splits"), T5_TOKENS);
+        return Sd3Pipeline.open(model, TestContexts.on(backend, List.of(Device.CPU), dir.resolve("splits")), T5_TOKENS);
     }
 
     private static float[] latents(Sd3Pipeline pipeline, String prompt) {
@@ -74,8 +75,8 @@ class Sd3PipelineTest {
     /** The text stream (77 CLIP + max_sequence_length T5 tokens) crosses the cut with its length dynamic. */
     @Test
     void asyncOnTwoComponentsRunsAndDiffersFromSequential() {
-        try (Sd3Pipeline pipeline = Sd3Pipeline.open(TestModels.tiny(Family.SD3), backend,
-                List.of(Device.parse("cpu:0"), Device.parse("cpu:1")), dir.resolve("splits"), T5_TOKENS)) {
+        try (Sd3Pipeline pipeline = Sd3Pipeline.open(TestModels.tiny(Family.SD3), TestContexts.on(backend,
+                List.of(Device.parse("cpu:0"), Device.parse("cpu:1")), dir.resolve("splits")), T5_TOKENS)) {
             float[] sequential = latents(pipeline, "a red house");
             pipeline.setAsyncConfig(dev.asyncdiff.api.AsyncConfig.of(2, 1, false));
             assertThat(pipeline.strategyName()).isEqualTo("async");
@@ -112,7 +113,7 @@ class Sd3PipelineTest {
     void otherFamiliesAreRefusedEachByTheirPipeline() {
         assertThatThrownBy(() -> open(TestModels.tiny(Family.SD21))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("not Stable Diffusion 3");
-        assertThatThrownBy(() -> StableDiffusionPipeline.builder(TestModels.tiny(Family.SD3)).backend(backend).open())
+        assertThatThrownBy(() -> StableDiffusionPipeline.open(TestModels.tiny(Family.SD3), TestContexts.on(backend)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Sd3Pipeline");
     }
 

@@ -24,7 +24,7 @@ class SdAdapterProviderTest {
             for (Family family : Family.values()) {
                 Path folder = TestModels.tiny(family);
                 assertThat(sd.supports(folder)).isTrue();
-                try (DiffusionPipeline pipeline = sd.open(folder, backend, options)) {
+                try (DiffusionPipeline pipeline = sd.open(folder, TestContexts.on(backend))) {
                     assertThat(pipeline.family()).isEqualTo(family.cliName());
                     assertThat(pipeline.asyncConfig()).isEqualTo(AsyncConfig.SEQUENTIAL);
                 }

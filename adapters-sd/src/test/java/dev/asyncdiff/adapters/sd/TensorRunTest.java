@@ -1,8 +1,7 @@
 package dev.asyncdiff.adapters.sd;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.GenerationRequest;
 import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.backend.onnx.OnnxBackend;
@@ -13,14 +12,15 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@link StableDiffusionPipeline#run}: the tensor-level generation compatibility checks use. */
 class TensorRunTest {
     @Test
     void latentsAndUnitPixelsMatchTheImageOfTheSameGeneration(@TempDir Path splits) {
         try (OnnxBackend backend = new OnnxBackend(BackendOptions.defaults());
-             StableDiffusionPipeline pipeline = StableDiffusionPipeline.builder(TestModels.tiny(Family.SDXL))
-                     .backend(backend).devices(List.of(Device.CPU)).splitCache(splits).open();
+             StableDiffusionPipeline pipeline = StableDiffusionPipeline.open(TestModels.tiny(Family.SDXL),
+                     TestContexts.on(backend, List.of(Device.CPU), splits));
              PipelineOutput output = pipeline.run(new TextToImageRequest("a cat", "fog", 3, 5.0, 9, 64, 64))) {
             assertThat(output.latents().shape()).containsExactly(1, 4, 8, 8);
             assertThat(output.pixels().shape()).containsExactly(1, 3, 64, 64);

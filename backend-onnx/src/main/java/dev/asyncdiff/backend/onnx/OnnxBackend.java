@@ -3,8 +3,8 @@ package dev.asyncdiff.backend.onnx;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
-import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
+import ai.onnxruntime.OrtSession;
 import dev.asyncdiff.api.BackendException;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.InferenceSession;
@@ -51,15 +51,19 @@ public final class OnnxBackend implements Backend {
      *
      * @throws IllegalArgumentException naming the option when an option is invalid, or when a
      *                                  {@code cuda:N} device is configured but the CUDA build of
-     *                                  ONNX Runtime is not on the class path
+     *                                  ONNX Runtime is not on the class path, or a device is of
+     *                                  another kind than {@code cpu} or {@code cuda}
      * @throws BackendException         when the native library cannot be loaded
      */
     public OnnxBackend(BackendOptions backendOptions) {
         this.options = OnnxOptions.from(backendOptions);
         this.env = environment();
         for (Device device : backendOptions.devices()) {
-            if (device.kind() == Device.Kind.CUDA) {
+            if (device.kind().equals(Device.CUDA_KIND)) {
                 CudaSupport.requireBuiltIn(device);
+            } else if (!device.isCpu()) {
+                throw new IllegalArgumentException("the onnx backend runs on cpu:N and cuda:N devices, not " + device
+                        + "; choose a backend for '" + device.kind() + "' devices with --backend");
             }
         }
         LOG.debug("opened ONNX Runtime {} for devices {} with {}", env.getVersion(), backendOptions.devices(), options);
@@ -224,7 +228,7 @@ public final class OnnxBackend implements Backend {
             if (!options.cpuArena()) {
                 sessionOptions.setCPUArenaAllocator(false);
             }
-            if (device.kind() == Device.Kind.CUDA) {
+            if (device.kind().equals(Device.CUDA_KIND)) {
                 CudaSupport.add(sessionOptions, device);
                 if (options.disableCpuFallback()) {
                     sessionOptions.addConfigEntry("session.disable_cpu_ep_fallback", "1");

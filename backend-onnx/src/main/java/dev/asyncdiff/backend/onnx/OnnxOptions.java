@@ -81,7 +81,7 @@ public record OnnxOptions(int intraOpThreads, int interOpThreads, OptLevel optim
                 throw new IllegalArgumentException("unknown onnx backend option '" + key + "'; expected one of " + KEYS);
             }
         }
-        long cpuDevices = options.devices().stream().filter(d -> d.kind() == Device.Kind.CPU).count();
+        long cpuDevices = options.devices().stream().filter(Device::isCpu).count();
         int defaultIntraOp = cpuDevices > 1 ? 1 : 0;
         return new OnnxOptions(
                 options.intOption(INTRA_OP_THREADS, defaultIntraOp),

@@ -30,7 +30,7 @@ public final class DeviceWorker implements AutoCloseable {
     /** Starts the worker thread for {@code device}. */
     public DeviceWorker(Device device) {
         this.device = device;
-        this.pool = new HostBufferPool(device.kind() == Device.Kind.CPU ? device : Device.CPU);
+        this.pool = new HostBufferPool(device.isCpu() ? device : Device.CPU);
         this.thread = Executors.newSingleThreadExecutor(runnable -> {
             Thread t = new Thread(runnable, "asyncdiff-" + device);
             t.setDaemon(true);

@@ -50,7 +50,7 @@ class EngineV2Test {
         List<Device> devices = new ArrayList<>();
         int perGroup = sequential ? Math.max(1, config.modelN() - 1) : config.devicesRequired();
         for (int i = 0; i < perGroup * groups; i++) {
-            devices.add(new Device(Device.Kind.CPU, i));
+            devices.add(Device.cpu(i));
         }
         StrategyContext context = new StrategyContext(config, parts -> BatchwiseModel.files(dir, parts, inChannels),
                 backend, devices, groups, null);
@@ -291,10 +291,10 @@ class EngineV2Test {
 
     @Test
     void cfgParallelNeedsTwoEqualDisjointGroups() {
-        List<Device> three = List.of(Device.CPU, new Device(Device.Kind.CPU, 1), new Device(Device.Kind.CPU, 2));
+        List<Device> three = List.of(Device.CPU, Device.cpu(1), Device.cpu(2));
         assertThatThrownBy(() -> new StrategyContext(AsyncConfig.SEQUENTIAL, parts -> List.of(), backend, three, 2, null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2 equal groups");
-        List<Device> two = List.of(Device.CPU, new Device(Device.Kind.CPU, 1));
+        List<Device> two = List.of(Device.CPU, Device.cpu(1));
         StrategyContext context = new StrategyContext(AsyncConfig.of(2, 1, false),
                 parts -> BatchwiseModel.files(dir, parts, 4), backend, two, 2, null);
         assertThatThrownBy(() -> new AsyncStrategyProvider().create(context)).isInstanceOf(IllegalArgumentException.class)

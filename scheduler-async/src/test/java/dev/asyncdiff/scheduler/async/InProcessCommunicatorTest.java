@@ -14,15 +14,15 @@ import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;
 
 class InProcessCommunicatorTest {
-    private static final List<Device> THREE = List.of(Device.CPU, new Device(Device.Kind.CPU, 1),
-            new Device(Device.Kind.CPU, 2));
+    private static final List<Device> THREE = List.of(Device.CPU, Device.cpu(1),
+            Device.cpu(2));
 
     @Test
     void theProviderIsFoundByServiceLoader() {
         assertThat(ProviderCatalog.load().communicators().names()).contains("inprocess");
         try (Communicator comm = ProviderCatalog.load().communicators().get("inprocess").create(THREE)) {
             assertThat(comm.size()).isEqualTo(3);
-            assertThat(comm.device(2)).isEqualTo(new Device(Device.Kind.CPU, 2));
+            assertThat(comm.device(2)).isEqualTo(Device.cpu(2));
             assertThatThrownBy(() -> comm.device(3)).hasMessageContaining("rank must be in [0, 3), was 3");
         }
     }

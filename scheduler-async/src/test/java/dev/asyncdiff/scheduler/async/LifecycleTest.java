@@ -118,7 +118,7 @@ class LifecycleTest {
         List<ComponentFile> files = files(config.modelN(), prefix);
         List<Device> devices = new ArrayList<>();
         for (int i = 0; i < config.devicesRequired(); i++) {
-            devices.add(new Device(Device.Kind.CPU, i));
+            devices.add(Device.cpu(i));
         }
         return new AsyncStrategyProvider().create(new StrategyContext(config, parts -> files, backend, devices));
     }
@@ -222,8 +222,8 @@ class LifecycleTest {
     @Test
     void closingIsIdempotentAndUseAfterCloseIsAClearError() throws Exception {
         ParallelStrategy strategy = strategy(AsyncConfig.of(2, 2, false), "stage");
-        assertThat(strategy.weightBytesPerDevice()).containsEntry(new Device(Device.Kind.CPU, 0), 100L)
-                .containsEntry(new Device(Device.Kind.CPU, 1), 200L).containsEntry(new Device(Device.Kind.CPU, 2), 200L);
+        assertThat(strategy.weightBytesPerDevice()).containsEntry(Device.cpu(0), 100L)
+                .containsEntry(Device.cpu(1), 200L).containsEntry(Device.cpu(2), 200L);
         strategy.close();
         strategy.close();
         assertThatThrownBy(() -> denoise(strategy, null, null)).isInstanceOf(IllegalStateException.class)
@@ -234,7 +234,7 @@ class LifecycleTest {
     void tooFewDevicesIsAClearError() throws Exception {
         List<ComponentFile> files = files(2, "stage");
         StrategyContext context = new StrategyContext(AsyncConfig.of(2, 2, false), parts -> files, backend,
-                List.of(Device.CPU, new Device(Device.Kind.CPU, 1)));
+                List.of(Device.CPU, Device.cpu(1)));
         assertThatThrownBy(() -> new AsyncStrategyProvider().create(context))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs 3 devices, got 2");
     }
@@ -246,7 +246,7 @@ class LifecycleTest {
         files.set(1, new ComponentFile(1, missing, List.of(), List.of()));
         Files.write(missing, new byte[1]);
         StrategyContext context = new StrategyContext(AsyncConfig.of(2, 1, false), parts -> files, backend,
-                List.of(Device.CPU, new Device(Device.Kind.CPU, 1)));
+                List.of(Device.CPU, Device.cpu(1)));
         assertThatThrownBy(() -> new AsyncStrategyProvider().create(context))
                 .isInstanceOf(ModelNotFoundException.class).hasMessageContaining("missing-1-of-2");
     }

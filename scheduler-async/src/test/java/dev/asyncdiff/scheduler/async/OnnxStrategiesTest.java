@@ -131,9 +131,9 @@ class OnnxStrategiesTest {
             Map<Device, Long> perDevice = strategy.weightBytesPerDevice();
             assertThat(perDevice).hasSize(4);
             perDevice.values().forEach(bytes -> assertThat(bytes).isPositive().isLessThan(whole * 3 / 4));
-            Device replica = new Device(Device.Kind.CPU, 3);
+            Device replica = Device.cpu(3);
             assertThat(perDevice.get(replica)).as("the replica holds the last component")
-                    .isEqualTo(perDevice.get(new Device(Device.Kind.CPU, 2)));
+                    .isEqualTo(perDevice.get(Device.cpu(2)));
             LOG.info("weights per device for N=3 stride 2: {} (whole UNet {} bytes)", perDevice, whole);
         }
     }

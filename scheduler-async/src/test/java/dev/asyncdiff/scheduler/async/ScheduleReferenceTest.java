@@ -64,12 +64,12 @@ class ScheduleReferenceTest {
         List<DeviceWorker> workers = new ArrayList<>();
         List<DenoiserComponent> components = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            Device device = new Device(Device.Kind.CPU, i);
+            Device device = Device.cpu(i);
             workers.add(new DeviceWorker(device));
             components.add(FakeModel.component(i, n, device, in -> { }));
         }
         boolean replicated = config.stride() == 2 && n > 1;
-        DeviceWorker replicaWorker = replicated ? new DeviceWorker(new Device(Device.Kind.CPU, n)) : null;
+        DeviceWorker replicaWorker = replicated ? new DeviceWorker(Device.cpu(n)) : null;
         DenoiserComponent replica = replicated ? FakeModel.component(n - 1, n, replicaWorker.device(), in -> { }) : null;
         long batch = guidance > 1 ? 2 : 1;
         try (Tensor latents = Tensor.ofFloats(initial, FakeModel.SHAPE);

@@ -52,7 +52,7 @@ final class SyntheticUNetFixture implements AutoCloseable {
         this.schedulerJson = new ObjectMapper().writeValueAsString(SchedulerConfigs.of(family));
         List<Device> devices = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
-            devices.add(new Device(Device.Kind.CPU, i));
+            devices.add(Device.cpu(i));
         }
         this.backend = new OnnxBackendProvider().open(new BackendOptions(devices, Map.of()));
     }
@@ -65,7 +65,7 @@ final class SyntheticUNetFixture implements AutoCloseable {
     ParallelStrategy strategy(String name, AsyncConfig config, int groups) {
         List<Device> devices = new ArrayList<>();
         for (int i = 0; i < config.devicesRequired() * groups; i++) {
-            devices.add(new Device(Device.Kind.CPU, i));
+            devices.add(Device.cpu(i));
         }
         StrategyContext context = new StrategyContext(config, source, backend, devices, groups, null);
         return name.equals("sequential") ? new SequentialStrategyProvider().create(context)

@@ -64,7 +64,7 @@ public record Link(String name, double bytesPerSecond) {
      * workers of this process, else {@code pcie} (GPU peer copies without assuming NVLink).
      */
     public static Link defaultFor(List<Device> devices) {
-        return devices.stream().allMatch(d -> d.kind() == Device.Kind.CPU) ? INPROCESS : PCIE;
+        return devices.stream().allMatch(Device::isCpu) ? INPROCESS : PCIE;
     }
 
     /** The seconds it takes to move {@code bytes} over this link. */

@@ -52,7 +52,7 @@ public record SplitOptions(Map<String, long[]> inputShapes, Link link, double fl
 
     /** Options for components placed on {@code devices}: their default link and rate. */
     public static SplitOptions forDevices(List<Device> devices) {
-        boolean cpu = devices.stream().allMatch(d -> d.kind() == Device.Kind.CPU);
+        boolean cpu = devices.stream().allMatch(Device::isCpu);
         return new SplitOptions(Map.of(), Link.defaultFor(devices), cpu ? CPU_FLOPS : GPU_FLOPS, null);
     }
 

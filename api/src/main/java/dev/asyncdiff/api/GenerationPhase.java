@@ -1,4 +1,4 @@
-package dev.asyncdiff.adapters.sd;
+package dev.asyncdiff.api;
 
 /** The phases of one generation, in the order they run. */
 public enum GenerationPhase {

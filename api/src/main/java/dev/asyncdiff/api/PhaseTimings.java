@@ -1,4 +1,4 @@
-package dev.asyncdiff.adapters.sd;
+package dev.asyncdiff.api;
 
 import java.time.Duration;
 import java.util.Locale;

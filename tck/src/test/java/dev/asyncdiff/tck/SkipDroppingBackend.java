@@ -5,17 +5,16 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import dev.asyncdiff.adapters.sd.SdAdapterProvider;
 import dev.asyncdiff.api.Device;
-import dev.asyncdiff.api.DiffusionPipeline;
 import dev.asyncdiff.api.InferenceSession;
+import dev.asyncdiff.backend.onnx.OnnxBackendProvider;
 import dev.asyncdiff.onnx.graph.Attr;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.OnnxModel;
 import dev.asyncdiff.onnx.graph.OnnxWriter;
 import dev.asyncdiff.spi.Backend;
 import dev.asyncdiff.spi.BackendOptions;
-import dev.asyncdiff.spi.ModelAdapterProvider;
+import dev.asyncdiff.spi.BackendProvider;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -25,44 +24,39 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A deliberately broken adapter, {@code broken-sd}: the {@code sd} adapter, except that every
+ * A deliberately broken backend, {@code broken-onnx}: the {@code onnx} backend, except that every
  * denoiser component after the first loses a skip connection — the skip residual it receives is
  * multiplied by zero before the concatenation that reads it.
  */
-public final class SkipDroppingAdapter implements ModelAdapterProvider {
+public final class SkipDroppingBackend implements BackendProvider {
     private static final Pattern COMPONENT = Pattern.compile("component-(\\d+)\\.onnx");
     private static final Set<String> MODEL_INPUTS = Set.of("sample", "timestep", "encoder_hidden_states",
             "text_embeds", "time_ids");
-    private final SdAdapterProvider sd = new SdAdapterProvider();
 
     @Override
     public String name() {
-        return "broken-sd";
+        return "broken-onnx";
     }
 
     @Override
-    public boolean supports(Path modelDir) {
-        return false;
-    }
-
-    @Override
-    public DiffusionPipeline open(Path modelDir, Backend backend, BackendOptions options) {
-        return sd.open(modelDir, new Backend() {
+    public Backend open(BackendOptions options) {
+        Backend onnx = new OnnxBackendProvider().open(options);
+        return new Backend() {
             @Override
             public String name() {
-                return backend.name();
+                return "broken-onnx";
             }
 
             @Override
             public InferenceSession load(Path modelFile, Device device) {
-                return backend.load(dropSkip(modelFile), device);
+                return onnx.load(dropSkip(modelFile), device);
             }
 
             @Override
             public void close() {
-                backend.close();
+                onnx.close();
             }
-        }, options);
+        };
     }
 
     /** A copy of a later component whose first received skip residual is zeroed; other files as they are. */

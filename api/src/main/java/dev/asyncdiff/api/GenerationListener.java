@@ -1,6 +1,5 @@
-package dev.asyncdiff.adapters.sd;
+package dev.asyncdiff.api;
 
-import dev.asyncdiff.api.StepProgress;
 
 /** Told when a generation enters a phase and after each denoising step, on the generating thread. */
 public interface GenerationListener {

@@ -1,6 +1,5 @@
-package dev.asyncdiff.adapters.sd;
+package dev.asyncdiff.api;
 
-import dev.asyncdiff.api.CancellationToken;
 import java.awt.image.BufferedImage;
 
 /**

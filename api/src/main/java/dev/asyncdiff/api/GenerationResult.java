@@ -1,4 +1,4 @@
-package dev.asyncdiff.adapters.sd;
+package dev.asyncdiff.api;
 
 import java.awt.image.BufferedImage;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.asyncdiff.adapters.sd;
+package dev.asyncdiff.api;
 
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
