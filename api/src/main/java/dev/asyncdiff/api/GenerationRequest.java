@@ -11,7 +11,7 @@ import java.awt.image.BufferedImage;
  * @param steps          denoising steps (image-to-image runs {@code floor(steps × strength)} of them)
  * @param guidanceScale  classifier-free guidance scale; null for the family's default (7.5, XL 5.0);
  *                       at most 1 runs without guidance
- * @param seed           the seed of the first image's noise; image {@code i} uses {@code seed + i}
+ * @param seed           the seed of the first image's noise; image {@code i} starts from {@code seed + i}'s noise
  * @param width          image width in pixels, a multiple of 8; 0 for the model's default
  * @param height         image height in pixels, a multiple of 8; 0 for the model's default
  * @param numImages      images per prompt (one batch)

@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * What a generation made.
  *
- * @param images     the images, in batch order (image {@code i} came from seed {@code seed + i})
+ * @param images     the images, in batch order (image {@code i} started from the noise of seed {@code seed + i};
+ *                   stochastic samplers draw one stream for the whole batch)
  * @param seed       the seed of the first image
  * @param steps      the denoising steps that ran (fewer than requested for image-to-image)
  * @param timings    time per phase

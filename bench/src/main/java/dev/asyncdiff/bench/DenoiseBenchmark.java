@@ -177,6 +177,10 @@ public final class DenoiseBenchmark {
             log.accept("measuring engine overhead (n2s1, " + OVERHEAD_ROUNDS + " interleaved rounds) …");
             overheads.add(overhead(BenchConfig.parse("n2s1"), devices.subList(0, 2), steps));
         }
+        if (devices.size() >= 2 && configs.stream().anyMatch(config -> config.guidanceGroups() == 2)) {
+            log.accept("measuring engine overhead (cfg2, " + OVERHEAD_ROUNDS + " interleaved rounds) …");
+            overheads.add(overhead(BenchConfig.parse("cfg2"), devices.subList(0, 2), steps));
+        }
         return new Report(modelDir.toAbsolutePath().toString(), steps, latentHeight, latentWidth, results,
                 overheads.get(0).medianPercent(), overheads);
     }
@@ -271,31 +275,35 @@ public final class DenoiseBenchmark {
 
     /**
      * The engine against the same loop written directly over ONNX Runtime sessions (for n2s1: the two
-     * components on two plain threads, the warm-up step in order), in interleaved rounds.
+     * components on two plain threads, the warm-up step in order; for cfg2: the whole UNet on each
+     * device, one half of the guidance batch each, on two plain threads), in interleaved rounds.
      */
     private Overhead overhead(BenchConfig config, List<Device> devices, int steps) {
-        int parts = config.async().modelN();
-        List<ComponentFile> files = parts == 1 ? List.of()
+        boolean cfgParallel = config.guidanceGroups() == 2;
+        int parts = cfgParallel ? 2 : config.async().modelN();
+        List<ComponentFile> files = parts == 1 || cfgParallel ? List.of()
                 : splitter.components(unet, parts, latentHeight, latentWidth, splitOptions(config, devices));
         List<InferenceSession> sessions = new ArrayList<>();
         ExecutorService threads = Executors.newFixedThreadPool(parts);
+        DirectLoop direct = cfgParallel ? (warmUp, n) -> directCfgParallelLoop(sessions, threads, n)
+                : (warmUp, n) -> directLoop(sessions, threads, warmUp, n);
         try (Backend backend = backend(devices, 1);
              ParallelStrategy strategy = strategy(config, backend, devices);
              AutoCloseable closeSessions = () -> sessions.forEach(InferenceSession::close)) {
             for (int i = 0; i < parts; i++) {
-                sessions.add(backend.load(parts == 1 ? unet : files.get(i).file(), devices.get(i)));
+                sessions.add(backend.load(files.isEmpty() ? unet : files.get(i).file(), devices.get(i)));
             }
             denoise(strategy, WARM_RUN_STEPS);
-            directLoop(sessions, threads, config.async().warmUp(), WARM_RUN_STEPS);
+            direct.run(config.async().warmUp(), WARM_RUN_STEPS);
             double[] percents = new double[OVERHEAD_ROUNDS];
             for (int round = 0; round < OVERHEAD_ROUNDS; round++) {
                 long start = System.nanoTime();
                 denoise(strategy, steps);
                 double engine = System.nanoTime() - start;
                 start = System.nanoTime();
-                directLoop(sessions, threads, config.async().warmUp(), steps);
-                double direct = System.nanoTime() - start;
-                percents[round] = 100 * (engine / direct - 1);
+                direct.run(config.async().warmUp(), steps);
+                double directNanos = System.nanoTime() - start;
+                percents[round] = 100 * (engine / directNanos - 1);
             }
             double[] sorted = percents.clone();
             Arrays.sort(sorted);
@@ -363,6 +371,56 @@ public final class DenoiseBenchmark {
                 }
             }
             previousSets.forEach(NamedTensors::close);
+            latents.close();
+        }
+    }
+
+    /** A denoising loop written directly over sessions: {@code warmUp} sequential steps of {@code steps}. */
+    @FunctionalInterface
+    private interface DirectLoop {
+        void run(int warmUp, int steps);
+    }
+
+    /**
+     * CFG-parallel without the engine: each step runs the whole UNet on both sessions at once, the
+     * unconditional half of the conditioning on the first and the conditional half on the second, then
+     * joins the two predictions, guides and steps.
+     */
+    private void directCfgParallelLoop(List<InferenceSession> sessions, ExecutorService threads, int steps) {
+        try (Inputs inputs = new Inputs(steps)) {
+            List<Map<String, Tensor>> halves = new ArrayList<>();
+            for (int half = 0; half < 2; half++) {
+                Map<String, Tensor> conditioning = new HashMap<>();
+                for (Map.Entry<String, Tensor> entry : inputs.conditioning.entrySet()) {
+                    conditioning.put(entry.getKey(), entry.getValue().batchSlice(half, 1));
+                }
+                halves.add(conditioning);
+            }
+            Tensor latents = inputs.latents.to(inputs.latents.dtype());
+            for (double t : inputs.scheduler.timesteps()) {
+                try (Tensor scaled = inputs.scheduler.scaleModelInput(latents, t);
+                     Tensor timestep = Tensor.scalar((float) t)) {
+                    List<Future<NamedTensors>> running = new ArrayList<>();
+                    for (int half = 0; half < 2; half++) {
+                        InferenceSession session = sessions.get(half);
+                        Map<String, Tensor> feed = feed(session, scaled, timestep, halves.get(half), Map.of());
+                        running.add(threads.submit(() -> session.run(feed)));
+                    }
+                    List<NamedTensors> produced = new ArrayList<>();
+                    for (Future<NamedTensors> future : running) {
+                        produced.add(join(future));
+                    }
+                    String output = sessions.get(0).outputs().get(0).name();
+                    try (Tensor prediction = LatentOps.concatBatch(List.of(produced.get(0).get(output),
+                            produced.get(1).get(output)));
+                         Tensor guided = LatentOps.guide(prediction, GUIDANCE)) {
+                        Tensor next = inputs.scheduler.step(guided, t, latents, inputs.rng);
+                        latents.close();
+                        latents = next;
+                    }
+                    produced.forEach(NamedTensors::close);
+                }
+            }
             latents.close();
         }
     }

@@ -86,11 +86,11 @@ final class GenerateCommand implements Callable<Integer> {
     int steps;
 
     @Option(names = "--guidance", paramLabel = "SCALE",
-            description = "Classifier-free guidance scale; <= 1 turns guidance off (default: 7.5, SDXL 5.0).")
+            description = "Classifier-free guidance scale; <= 1 turns guidance off (default: the family's, e.g. 7.5 for SD 1.x/2.x, 5.0 for SDXL).")
     Double guidance;
 
     @Option(names = "--seed", paramLabel = "N",
-            description = "Seed of the first image; image i uses seed + i (default: random, printed).")
+            description = "Seed of the first image's noise; image i starts from the noise of seed + i (default: random, printed).")
     Long seed;
 
     @Option(names = "--width", paramLabel = "PIXELS",
