@@ -2,6 +2,7 @@ package dev.asyncdiff.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.asyncdiff.adapters.sd.ModelFolder;
 import dev.asyncdiff.api.ComponentFile;
 import dev.asyncdiff.api.DenoiseRequest;
 import dev.asyncdiff.api.Device;
@@ -57,6 +58,7 @@ public final class DenoiseBenchmark {
 
     private final Path modelDir;
     private final Path unet;
+    private final Map<String, long[]> inputShapes;
     private final String schedulerJson;
     private final int latentHeight;
     private final int latentWidth;
@@ -140,6 +142,7 @@ public final class DenoiseBenchmark {
             throw new UncheckedIOException("cannot read the configs of " + modelDir + ": " + e.getMessage(), e);
         }
         this.latentWidth = latentHeight;
+        this.inputShapes = ModelFolder.open(modelDir).denoiserInputShapes(latentHeight, latentWidth);
     }
 
     /**
@@ -243,7 +246,7 @@ public final class DenoiseBenchmark {
 
     /** The split options of {@code config}: measured unit times (timed once, on the first device) for {@code c}. */
     private synchronized SplitOptions splitOptions(BenchConfig config, List<Device> devices) {
-        SplitOptions options = SplitOptions.forDevices(devices);
+        SplitOptions options = SplitOptions.forDevices(devices).withInputShapes(inputShapes);
         if (!config.calibrated()) {
             return options;
         }
@@ -425,12 +428,17 @@ public final class DenoiseBenchmark {
         }
     }
 
+    /** The denoiser's latent input: a UNet's {@code sample}, a transformer's {@code hidden_states}. */
+    private static boolean isLatent(String input) {
+        return input.equals("sample") || input.equals("hidden_states");
+    }
+
     private static Map<String, Tensor> feed(InferenceSession session, Tensor sample, Tensor timestep,
                                             Map<String, Tensor> conditioning, Map<String, Tensor> crossing) {
         Map<String, Tensor> feed = new LinkedHashMap<>();
         for (TensorSpec spec : session.inputs()) {
             String name = spec.name();
-            feed.put(name, name.equals("sample") ? sample : name.equals("timestep") ? timestep
+            feed.put(name, isLatent(name) ? sample : name.equals("timestep") ? timestep
                     : crossing.containsKey(name) ? crossing.get(name) : conditioning.get(name));
         }
         return feed;
@@ -457,14 +465,16 @@ public final class DenoiseBenchmark {
 
         Inputs(int steps) {
             scheduler.setTimesteps(steps);
-            long channels = unetInputs().stream().filter(spec -> spec.name().equals("sample"))
-                    .mapToLong(spec -> spec.shape()[1]).findFirst().orElse(4);
+            long channels = unetInputs().stream().filter(spec -> isLatent(spec.name()))
+                    .mapToLong(spec -> inputShapes.containsKey(spec.name()) ? inputShapes.get(spec.name())[1]
+                            : spec.shape()[1]).filter(c -> c > 0).findFirst().orElse(4);
             latents = gaussian(rng, scheduler.initNoiseSigma(), 1, channels, latentHeight, latentWidth);
             for (TensorSpec spec : unetInputs()) {
-                if (!spec.name().equals("sample") && !spec.name().equals("timestep")) {
-                    long[] shape = spec.shape();
+                if (!isLatent(spec.name()) && !spec.name().equals("timestep")) {
+                    long[] known = inputShapes.get(spec.name());
+                    long[] shape = known != null ? known.clone() : spec.shape();
                     for (int i = 0; i < shape.length; i++) {
-                        shape[i] = shape[i] >= 0 ? shape[i] : i == 0 ? 2 : DEFAULT_SEQUENCE;
+                        shape[i] = i == 0 ? 2 : shape[i] >= 0 ? shape[i] : DEFAULT_SEQUENCE;
                     }
                     conditioning.put(spec.name(), gaussian(rng, 1, shape));
                 }

@@ -59,13 +59,26 @@ class DenoiseBenchmarkTest {
             assertThat(java.util.Arrays.stream(r.componentMillis()).min().orElseThrow()).isPositive();
             assertThat(r.imbalancePercent()).isNotNegative();
         });
-        assertThat(report.overheads()).extracting(DenoiseBenchmark.Overhead::config).containsExactly("sequential", "n2s1");
+        assertThat(report.overheads()).extracting(DenoiseBenchmark.Overhead::config).containsExactly("sequential", "n2s1",
+                "cfg2");
         assertThat(report.overheads()).allSatisfy(o -> assertThat(o.minPercent()).isFinite()
                 .isLessThanOrEqualTo(o.medianPercent()).isLessThanOrEqualTo(o.maxPercent()));
         assertThat(report.results().get(0).speedup()).isEqualTo(1.0);
         assertThat(report.results()).allSatisfy(r -> assertThat(r.seconds()).isPositive());
         assertThat(report.overheadPercent()).isFinite();
         assertThat(log).contains("timing n2s1 …");
+    }
+
+    @Test
+    void benchmarksAnSd3TransformerWithItsOwnInputNames() {
+        Path model = dir.resolve("sd3");
+        SyntheticModels.write(Family.SD3, Scale.TINY, DType.FP32, 0, TokenizerKind.BPE, model);
+        DenoiseBenchmark.Report report = new DenoiseBenchmark(model, 8).run(List.of(Device.CPU, Device.cpu(1)), 2,
+                List.of(BenchConfig.parse("sequential"), BenchConfig.parse("n2s1")), 1, line -> { });
+        assertThat(report.results()).extracting(DenoiseBenchmark.Result::config).containsExactly("sequential", "n2s1");
+        assertThat(report.results().get(1).componentMillis()).hasSize(2);
+        assertThat(java.util.Arrays.stream(report.results().get(1).componentMillis()).min().orElseThrow()).isPositive();
+        assertThat(report.results()).allSatisfy(r -> assertThat(r.seconds()).isPositive());
     }
 
     @Test

@@ -19,6 +19,7 @@ import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.spi.PipelineContext;
+import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,13 +30,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A Stable Diffusion 3 text-to-image pipeline over an exported folder, as diffusers'
- * {@code StableDiffusion3Pipeline} runs it: {@link Sd3Conditioner}'s text states and pooled
+ * A Stable Diffusion 3 text-to-image and image-to-image pipeline over an exported folder, as diffusers'
+ * {@code StableDiffusion3Pipeline} and {@code StableDiffusion3Img2ImgPipeline} run it: {@link Sd3Conditioner}'s text states and pooled
  * projections, Gaussian latents {@code [n, 16, H/8, W/8]} (not scaled: flow matching starts at
  * sigma 1), the folder's FlowMatchEuler sampler with the transformer fed {@code t = sigma * 1000},
  * classifier-free guidance on the {@code [negative; prompt]} batch, and the VAE decoder on
  * {@code latents / scaling_factor + shift_factor}. Sizes must be multiples of 16 (the VAE's 8 times
- * the patch size 2).
+ * the patch size 2). Image-to-image encodes the init image to {@code (latents - shift_factor) *
+ * scaling_factor} and flow-matches it to the strength's first sigma: {@code sigma * noise + (1 - sigma)
+ * * latents}.
  *
  * <p>The transformer runs through a {@link ParallelStrategy}: {@code sequential} until
  * {@link #setAsyncConfig} asks for AsyncDiff, whose components the splitter cuts between the
@@ -158,10 +161,9 @@ public final class Sd3Pipeline implements DiffusionPipeline {
     }
 
     /**
-     * Runs one text-to-image generation.
+     * Runs one text-to-image or image-to-image generation.
      *
-     * @throws IllegalArgumentException for an init image (image-to-image is not built for SD 3 yet),
-     *     a size that is not a multiple of 16, or an unknown sampler
+     * @throws IllegalArgumentException for a size that is not a multiple of 16 or an unknown sampler
      * @throws java.util.concurrent.CancellationException when the request's token is cancelled
      */
     @Override
@@ -178,13 +180,12 @@ public final class Sd3Pipeline implements DiffusionPipeline {
 
     private Generated produce(GenerationRequest request) {
         requireOpen();
-        if (request.initImage() != null) {
-            throw new IllegalArgumentException("image-to-image is not built for Stable Diffusion 3 yet; "
-                    + "generate from text only");
-        }
         int factor = vae.scaleFactor();
-        int width = request.width() > 0 ? request.width() : model.defaultImageSize();
-        int height = request.height() > 0 ? request.height() : model.defaultImageSize();
+        BufferedImage init = request.initImage();
+        int width = request.width() > 0 ? request.width()
+                : init != null ? init.getWidth() / SIZE_MULTIPLE * SIZE_MULTIPLE : model.defaultImageSize();
+        int height = request.height() > 0 ? request.height()
+                : init != null ? init.getHeight() / SIZE_MULTIPLE * SIZE_MULTIPLE : model.defaultImageSize();
         if (width <= 0 || height <= 0 || width % SIZE_MULTIPLE != 0 || height % SIZE_MULTIPLE != 0) {
             throw new IllegalArgumentException("Stable Diffusion 3 needs width and height that are positive multiples"
                     + " of " + SIZE_MULTIPLE + " (VAE factor 8 times patch size 2), got " + width + "x" + height);
@@ -207,18 +208,28 @@ public final class Sd3Pipeline implements DiffusionPipeline {
         try (NamedTensors conditioning = conditioner.condition(request.prompt(), request.negativePrompt(), batch,
                 guided)) {
             long textDone = System.nanoTime();
-            scheduler.setTimesteps(request.steps());
-            double[] timesteps = scheduler.timesteps();
-            float[] latents = LatentNoise.batch(request.seed(), batch, perImage);
+            StartingLatents origin;
+            if (init != null) {
+                cancellation.throwIfCancelled();
+                listener.onPhase(GenerationPhase.ENCODE_IMAGE);
+                origin = StartingLatents.fromImage(scheduler, vae.encode(init, width, height), request, batch, channels,
+                        latentHeight, latentWidth);
+            } else {
+                origin = StartingLatents.fromNoise(scheduler, request.steps(), request.seed(), batch, perImage);
+            }
+            double[] timesteps = origin.timesteps();
+            long imageDone = init != null ? System.nanoTime() : textDone;
             cancellation.throwIfCancelled();
             listener.onPhase(GenerationPhase.DENOISE);
-            float[] denoised;
-            try (Tensor in = Tensor.ofFloats(latents, batch, channels, latentHeight, latentWidth);
-                 Tensor out = denoiser.strategy(latentHeight, latentWidth,
-                         model.denoiserInputShapes(latentHeight, latentWidth)).denoise(new DenoiseRequest(scheduler, in,
-                         conditioning.asMap(), guidance, new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT),
-                         listener::onStep, cancellation, timesteps))) {
-                denoised = out.toFloatArray();
+            float[] denoised = origin.latents();
+            if (timesteps.length > 0) {
+                try (Tensor in = Tensor.ofFloats(origin.latents(), batch, channels, latentHeight, latentWidth);
+                     Tensor out = denoiser.strategy(latentHeight, latentWidth,
+                             model.denoiserInputShapes(latentHeight, latentWidth)).denoise(new DenoiseRequest(scheduler,
+                             in, conditioning.asMap(), guidance, new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT),
+                             listener::onStep, cancellation, timesteps))) {
+                    denoised = out.toFloatArray();
+                }
             }
             long denoiseDone = System.nanoTime();
             listener.onPhase(GenerationPhase.DECODE);
@@ -227,11 +238,13 @@ public final class Sd3Pipeline implements DiffusionPipeline {
             for (int i = 0; i < batch; i++) {
                 cancellation.throwIfCancelled();
                 pixels.add(vae.decodeToTensorData(denoised, i * perImage, latentHeight, latentWidth));
-                parameters.add(parameters(request, guidance, width, height, request.seed() + i, timesteps.length));
+                // the steps asked for, not those that ran (image-to-image runs the strength's tail)
+                parameters.add(parameters(request, guidance, width, height, request.seed() + i, request.steps()));
             }
             long decodeDone = System.nanoTime();
-            PhaseTimings timings = new PhaseTimings(Duration.ofNanos(textDone - start), Duration.ZERO,
-                    Duration.ofNanos(denoiseDone - textDone), Duration.ofNanos(decodeDone - denoiseDone));
+            PhaseTimings timings = new PhaseTimings(Duration.ofNanos(textDone - start),
+                    Duration.ofNanos(imageDone - textDone), Duration.ofNanos(denoiseDone - imageDone),
+                    Duration.ofNanos(decodeDone - denoiseDone));
             return new Generated(denoised, pixels, width, height, timesteps.length, timings, parameters);
         }
     }
@@ -245,6 +258,9 @@ public final class Sd3Pipeline implements DiffusionPipeline {
                         + "Model: %s, Family: sd3, Strategy: %s", steps,
                 request.scheduler() != null ? request.scheduler() : "FlowMatchEulerDiscreteScheduler", guidance, seed,
                 width, height, model.directory().getFileName(), denoiser.description()));
+        if (request.imageToImage()) {
+            text.append(String.format(Locale.ROOT, ", Denoising strength: %s", request.strength()));
+        }
         return text.toString();
     }
 

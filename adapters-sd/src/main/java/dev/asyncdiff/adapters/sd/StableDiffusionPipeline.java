@@ -196,36 +196,17 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
         try (NamedTensors conditioning = conditioner.condition(request.prompt(), request.negativePrompt(), batch,
                 guided, height, width)) {
             long textDone = System.nanoTime();
-            float[] latents;
-            double[] timesteps;
+            StartingLatents origin;
             if (init != null) {
                 cancellation.throwIfCancelled();
                 listener.onPhase(GenerationPhase.ENCODE_IMAGE);
-                float[] encoded = vae.encode(init, width, height);
-                float[] initBatch = new float[batch * perImage];
-                for (int i = 0; i < batch; i++) {
-                    System.arraycopy(encoded, 0, initBatch, i * perImage, perImage);
-                }
-                // floor(steps × strength) = 0 keeps the image: no denoising step (diffusers refuses this case)
-                boolean keep = NoiseScheduler.strengthStartStep(request.steps(), request.strength()) >= request.steps();
-                if (keep) {
-                    LOG.warn("strength {} with {} steps runs no denoising step (steps x strength < 1): the init "
-                            + "image comes back only encoded and decoded; raise the strength or the steps",
-                            request.strength(), request.steps());
-                }
-                timesteps = keep ? new double[0] : scheduler.setTimestepsForStrength(request.steps(), request.strength());
-                latents = timesteps.length == 0 ? initBatch : noised(scheduler, initBatch,
-                        LatentNoise.batch(request.seed(), batch, perImage), timesteps[0], batch, channels,
+                origin = StartingLatents.fromImage(scheduler, vae.encode(init, width, height), request, batch, channels,
                         latentHeight, latentWidth);
             } else {
-                scheduler.setTimesteps(request.steps());
-                timesteps = scheduler.timesteps();
-                latents = LatentNoise.batch(request.seed(), batch, perImage);
-                float sigma = (float) scheduler.initNoiseSigma();
-                for (int i = 0; i < latents.length; i++) {
-                    latents[i] *= sigma;
-                }
+                origin = StartingLatents.fromNoise(scheduler, request.steps(), request.seed(), batch, perImage);
             }
+            float[] latents = origin.latents();
+            double[] timesteps = origin.timesteps();
             long imageDone = init != null ? System.nanoTime() : textDone;
             cancellation.throwIfCancelled();
             listener.onPhase(GenerationPhase.DENOISE);
@@ -259,15 +240,6 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
                     Duration.ofNanos(decodeDone - denoiseDone));
             LOG.debug("generated {} image(s) of {}x{} in {}", batch, width, height, timings.summary());
             return new Generated(denoised, pixels, width, height, timesteps.length, timings, parameters);
-        }
-    }
-
-    private static float[] noised(NoiseScheduler scheduler, float[] original, float[] noise, double timestep, int batch,
-                                  int channels, int latentHeight, int latentWidth) {
-        try (Tensor clean = Tensor.ofFloats(original, batch, channels, latentHeight, latentWidth);
-             Tensor gaussian = Tensor.ofFloats(noise, batch, channels, latentHeight, latentWidth);
-             Tensor out = scheduler.addNoise(clean, gaussian, timestep)) {
-            return out.toFloatArray();
         }
     }
 

@@ -9,6 +9,7 @@ import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.backend.onnx.OnnxBackend;
 import dev.asyncdiff.spi.BackendOptions;
 import dev.asyncdiff.synthetic.Family;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** SD 3 text-to-image on the synthetic tiny folder. */
+/** SD 3 text-to-image and image-to-image on the synthetic tiny folder. */
 class Sd3PipelineTest {
     private static final int T5_TOKENS = 16;
     private static OnnxBackend backend;
@@ -69,6 +70,36 @@ class Sd3PipelineTest {
             });
             assertThat(result.parameters().get(1)).contains("Seed: 4").contains("Family: sd3")
                     .contains("FlowMatchEulerDiscreteScheduler");
+        }
+    }
+
+    @Test
+    void imageToImageAtFullStrengthIsTextToImageAndAtZeroTheVaeRoundTrip() {
+        BufferedImage input = PipelineBasicsTest.gradient(64, 48);
+        try (Sd3Pipeline pipeline = open(TestModels.tiny(Family.SD3));
+             Vae vae = new Vae(ModelFolder.open(TestModels.tiny(Family.SD3)), TestContexts.on(backend))) {
+            GenerationResult fromText = pipeline.generate(GenerationRequest.builder("a red house").steps(4).seed(5)
+                    .size(64, 48).build());
+            // strength 1 starts at sigma 1: sigma * noise + (1 - sigma) * image is the noise alone
+            GenerationResult full = pipeline.generate(GenerationRequest.builder("a red house").steps(4).seed(5)
+                    .initImage(input, 1.0).build());
+            assertThat(full.steps()).isEqualTo(4);
+            assertThat(PipelineBasicsTest.pixels(full.images().get(0)))
+                    .containsExactly(PipelineBasicsTest.pixels(fromText.images().get(0)));
+
+            GenerationResult half = pipeline.generate(GenerationRequest.builder("a red house").steps(4).seed(5)
+                    .initImage(input, 0.5).build());
+            assertThat(half.steps()).isEqualTo(2);
+            assertThat(half.parameters().get(0)).contains("Steps: 4").contains("Denoising strength: 0.5");
+            assertThat(PipelineBasicsTest.pixels(half.images().get(0)))
+                    .isNotEqualTo(PipelineBasicsTest.pixels(fromText.images().get(0)));
+
+            GenerationResult none = pipeline.generate(GenerationRequest.builder("a red house").steps(4).seed(5)
+                    .initImage(input, 0.0).build());
+            BufferedImage roundTrip = vae.decode(vae.encode(input, 64, 48), 0, 6, 8);
+            assertThat(none.steps()).isZero();
+            assertThat(PipelineBasicsTest.pixels(none.images().get(0))).containsExactly(
+                    PipelineBasicsTest.pixels(roundTrip));
         }
     }
 
