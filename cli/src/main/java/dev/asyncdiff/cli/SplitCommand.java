@@ -171,7 +171,8 @@ final class SplitCommand implements Callable<Integer> {
         String target = Engine.calibrationTarget(config.backend(), device);
         err.println("asyncdiff: timing every block of the denoiser with " + config.backend() + " on " + device + " …");
         err.flush();
-        try (Backend backend = AsyncDiffRuntime.create(config).openBackend()) {
+        AsyncDiffRuntime providers = AsyncDiffRuntime.create(config, runtime.providerLoader(System.getenv()));
+        try (Backend backend = providers.openBackend()) {
             UnitCosts costs = splitter.calibrate(model, latentHeight, latentWidth, options,
                     file -> backend.load(file, device), target, CALIBRATION_WARM_UPS, CALIBRATION_RUNS);
             err.printf(Locale.ROOT, "asyncdiff: %d blocks timed, %.2f ms per step at batch 1 in all%n",
