@@ -274,7 +274,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         Engine engine = Engine.builder(providers).splitCache(CachedModels.cacheRoot().resolve("splits"))
                 .strategy(strategy).build();
-        if (scheduler != null && !engine.samplers().knows(scheduler)) {
+        if (scheduler != null) {
             try {
                 engine.samplers().provider(scheduler);
             } catch (IllegalArgumentException e) {

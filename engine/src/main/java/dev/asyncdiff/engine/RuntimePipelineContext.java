@@ -56,11 +56,6 @@ final class RuntimePipelineContext implements PipelineContext {
     }
 
     @Override
-    public boolean knowsSampler(String name) {
-        return engine.samplers().knows(name);
-    }
-
-    @Override
     public void requireDevices(AsyncConfig config, boolean cfgParallel) {
         int needed = config.devicesRequired() * (cfgParallel ? 2 : 1);
         if (needed > devices.size()) {

@@ -37,9 +37,6 @@ public interface PipelineContext extends AutoCloseable {
      */
     NoiseScheduler sampler(Path schedulerConfig, String name);
 
-    /** Whether {@code name} is a sampler this context can build (a provider name or a diffusers class name). */
-    boolean knowsSampler(String name);
-
     /**
      * Checks that the runtime has the devices {@code config} needs, twice over with CFG-parallel.
      *

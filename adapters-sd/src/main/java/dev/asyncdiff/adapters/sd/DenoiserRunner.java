@@ -7,6 +7,7 @@ import dev.asyncdiff.spi.PipelineContext;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * A pipeline's denoiser as its context runs it: the configuration users set (AsyncDiff settings,
@@ -63,14 +64,17 @@ final class DenoiserRunner implements AutoCloseable {
                 + (cfgParallel ? ", CFG-parallel" : "");
     }
 
-    /** The strategy for the current configuration at this latent size; the runner keeps and closes it. */
-    ParallelStrategy strategy(int latentHeight, int latentWidth, Map<String, long[]> inputShapes) {
+    /**
+     * The strategy for the current configuration at this latent size; the runner keeps and closes it.
+     * {@code inputShapes} is asked only when a strategy has to be created.
+     */
+    ParallelStrategy strategy(int latentHeight, int latentWidth, Supplier<Map<String, long[]>> inputShapes) {
         Key key = new Key(config, cfgParallel, latentHeight, latentWidth);
         if (strategy != null && key.equals(strategyKey)) {
             return strategy;
         }
         close();
-        strategy = context.denoiser(new DenoiserSpec(model, latentHeight, latentWidth, inputShapes), config,
+        strategy = context.denoiser(new DenoiserSpec(model, latentHeight, latentWidth, inputShapes.get()), config,
                 cfgParallel);
         strategyKey = key;
         return strategy;

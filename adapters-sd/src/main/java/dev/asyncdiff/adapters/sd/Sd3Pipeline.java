@@ -2,22 +2,17 @@ package dev.asyncdiff.adapters.sd;
 
 import dev.asyncdiff.adapters.sd.tokenizer.ClipTokenizer;
 import dev.asyncdiff.adapters.sd.tokenizer.T5Tokenizer;
-import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.CancellationToken;
 import dev.asyncdiff.api.DenoiseRequest;
-import dev.asyncdiff.api.DiffusionPipeline;
 import dev.asyncdiff.api.GenerationListener;
 import dev.asyncdiff.api.GenerationPhase;
 import dev.asyncdiff.api.GenerationRequest;
-import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.MalformedModelException;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.PhaseTimings;
-import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.Tensor;
-import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.spi.PipelineContext;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
@@ -48,22 +43,17 @@ import org.slf4j.LoggerFactory;
  * <p>Ownership: the pipeline owns its sessions, strategy and context; {@link #close()} releases
  * them. Not thread-safe: one generation at a time.
  */
-public final class Sd3Pipeline implements DiffusionPipeline {
+public final class Sd3Pipeline extends ContextPipeline {
     /** Latent side is the image's over 8, and the transformer's patches are 2 latents wide. */
     static final int SIZE_MULTIPLE = 16;
     private static final Logger LOG = LoggerFactory.getLogger(Sd3Pipeline.class);
     private static final long SAMPLER_RNG_SALT = 0x9E3779B97F4A7C15L;
 
-    private final ModelFolder model;
-    private final PipelineContext context;
-    private final DenoiserRunner denoiser;
     private final Sd3Conditioner conditioner;
     private final Vae vae;
-    private boolean closed;
 
     private Sd3Pipeline(ModelFolder model, PipelineContext context, int maxSequenceLength) {
-        this.model = model;
-        this.context = context;
+        super(model, context, "transformer");
         int joint = model.config("transformer").path("joint_attention_dim").asInt(0);
         if (joint <= 0) {
             throw new MalformedModelException(model.directory().resolve("transformer/config.json"),
@@ -94,7 +84,6 @@ public final class Sd3Pipeline implements DiffusionPipeline {
             loaded.forEach(Sd3Pipeline::closeQuietly);
             throw e;
         }
-        this.denoiser = new DenoiserRunner(context, model.modelFile("transformer"));
         LOG.info("opened sd3 pipeline {}", model.directory());
     }
 
@@ -134,51 +123,17 @@ public final class Sd3Pipeline implements DiffusionPipeline {
     }
 
     @Override
-    public void setAsyncConfig(AsyncConfig newConfig) {
-        requireOpen();
-        denoiser.setAsyncConfig(newConfig);
+    List<AutoCloseable> models() {
+        return List.of(conditioner, vae);
     }
 
     @Override
-    public AsyncConfig asyncConfig() {
-        return denoiser.asyncConfig();
+    Vae vae() {
+        return vae;
     }
 
     @Override
-    public void setCfgParallel(boolean value) {
-        requireOpen();
-        denoiser.setCfgParallel(value);
-    }
-
-    @Override
-    public boolean cfgParallel() {
-        return denoiser.cfgParallel();
-    }
-
-    @Override
-    public String strategyName() {
-        return denoiser.strategyName();
-    }
-
-    /**
-     * Runs one text-to-image or image-to-image generation.
-     *
-     * @throws IllegalArgumentException for a size that is not a multiple of 16 or an unknown sampler
-     * @throws java.util.concurrent.CancellationException when the request's token is cancelled
-     */
-    @Override
-    public GenerationResult generate(GenerationRequest request) {
-        return produce(request).toResult(request.seed());
-    }
-
-    /** As {@link StableDiffusionPipeline#run}: final latents and pixels in [0, 1]; the caller closes them. */
-    @Override
-    public PipelineOutput run(TextToImageRequest request) {
-        return produce(Generated.request(request)).toPipelineOutput(vae.latentChannels(), vae.scaleFactor());
-    }
-
-
-    private Generated produce(GenerationRequest request) {
+    Generated produce(GenerationRequest request) {
         requireOpen();
         int factor = vae.scaleFactor();
         BufferedImage init = request.initImage();
@@ -225,7 +180,7 @@ public final class Sd3Pipeline implements DiffusionPipeline {
             if (timesteps.length > 0) {
                 try (Tensor in = Tensor.ofFloats(origin.latents(), batch, channels, latentHeight, latentWidth);
                      Tensor out = denoiser.strategy(latentHeight, latentWidth,
-                             model.denoiserInputShapes(latentHeight, latentWidth)).denoise(new DenoiseRequest(scheduler,
+                             () -> model.denoiserInputShapes(latentHeight, latentWidth)).denoise(new DenoiseRequest(scheduler,
                              in, conditioning.asMap(), guidance, new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT),
                              listener::onStep, cancellation, timesteps))) {
                     denoised = out.toFloatArray();
@@ -262,40 +217,5 @@ public final class Sd3Pipeline implements DiffusionPipeline {
             text.append(String.format(Locale.ROOT, ", Denoising strength: %s", request.strength()));
         }
         return text.toString();
-    }
-
-    private void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("Sd3Pipeline for " + model.directory() + " is closed");
-        }
-    }
-
-    /** Closes the strategy, the text encoders, the VAE, then the context; idempotent. */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            denoiser.close();
-        } finally {
-            closeQuietly(conditioner);
-            closeQuietly(vae);
-            closeQuietly(context);
-        }
-    }
-
-    private static <T extends AutoCloseable> T track(List<AutoCloseable> loaded, T resource) {
-        loaded.add(resource);
-        return resource;
-    }
-
-    private static void closeQuietly(AutoCloseable resource) {
-        try {
-            resource.close();
-        } catch (Exception e) {
-            LOG.warn("closing {} failed: {}", resource, e.toString());
-        }
     }
 }

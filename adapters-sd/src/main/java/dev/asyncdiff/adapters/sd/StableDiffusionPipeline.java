@@ -1,21 +1,16 @@
 package dev.asyncdiff.adapters.sd;
 
 import dev.asyncdiff.adapters.sd.tokenizer.ClipTokenizer;
-import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.CancellationToken;
 import dev.asyncdiff.api.DenoiseRequest;
-import dev.asyncdiff.api.DiffusionPipeline;
 import dev.asyncdiff.api.GenerationListener;
 import dev.asyncdiff.api.GenerationPhase;
 import dev.asyncdiff.api.GenerationRequest;
-import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.PhaseTimings;
-import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.Tensor;
-import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.spi.PipelineContext;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
@@ -41,21 +36,16 @@ import org.slf4j.LoggerFactory;
  * <p>Ownership: the pipeline owns the sessions it loads, its strategy and its context;
  * {@link #close()} releases them. Not thread-safe: one generation at a time.
  */
-public final class StableDiffusionPipeline implements DiffusionPipeline {
+public final class StableDiffusionPipeline extends ContextPipeline {
     private static final Logger LOG = LoggerFactory.getLogger(StableDiffusionPipeline.class);
     private static final long SAMPLER_RNG_SALT = 0x9E3779B97F4A7C15L;
 
-    private final ModelFolder model;
-    private final PipelineContext context;
-    private final DenoiserRunner denoiser;
     private final PromptConditioner conditioner;
     private final Vae vae;
     private final String schedulerClass;
-    private boolean closed;
 
     private StableDiffusionPipeline(ModelFolder model, PipelineContext context) {
-        this.model = model;
-        this.context = context;
+        super(model, context, "unet");
         this.schedulerClass = ModelFolder.readJson(model.schedulerConfig()).path("_class_name").asText("scheduler");
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
@@ -80,7 +70,6 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
             }
             throw e;
         }
-        this.denoiser = new DenoiserRunner(context, model.modelFile("unet"));
         LOG.info("opened {} pipeline {} ({})", model.family().id(), model.directory(), model.pipelineClass());
     }
 
@@ -104,70 +93,24 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
         }
         return new StableDiffusionPipeline(model, context);
     }
+
     @Override
     public String family() {
         return model.family().id();
     }
 
-    /** The detected model folder. */
-    public ModelFolder model() {
-        return model;
+    @Override
+    List<AutoCloseable> models() {
+        return List.of(conditioner, vae);
     }
 
     @Override
-    public void setAsyncConfig(AsyncConfig newConfig) {
-        requireOpen();
-        denoiser.setAsyncConfig(newConfig);
+    Vae vae() {
+        return vae;
     }
 
     @Override
-    public AsyncConfig asyncConfig() {
-        return denoiser.asyncConfig();
-    }
-
-    @Override
-    public void setCfgParallel(boolean value) {
-        requireOpen();
-        denoiser.setCfgParallel(value);
-    }
-
-    @Override
-    public boolean cfgParallel() {
-        return denoiser.cfgParallel();
-    }
-
-    @Override
-    public String strategyName() {
-        return denoiser.strategyName();
-    }
-
-    /**
-     * Runs one generation.
-     *
-     * @throws IllegalArgumentException when the size is not a multiple of 8 or the sampler is unknown
-     * @throws java.util.concurrent.CancellationException when the request's token is cancelled
-     * @throws dev.asyncdiff.api.AsyncDiffException when a model fails to run
-     */
-    @Override
-    public GenerationResult generate(GenerationRequest request) {
-        return produce(request).toResult(request.seed());
-    }
-
-    /**
-     * Runs a text-to-image generation at the tensor level (one image at the request's size, or the
-     * model's default): the final latents {@code [1, channels, h, w]} and the decoded pixels
-     * {@code [1, 3, height, width]} as {@code clamp(x / 2 + 0.5, 0, 1)} of the decoder's output (NaN
-     * stays NaN). The caller closes the output.
-     *
-     * @throws IllegalArgumentException when the size is not a multiple of 8
-     */
-    @Override
-    public PipelineOutput run(TextToImageRequest request) {
-        return produce(Generated.request(request)).toPipelineOutput(vae.latentChannels(), vae.scaleFactor());
-    }
-
-
-    private Generated produce(GenerationRequest request) {
+    Generated produce(GenerationRequest request) {
         requireOpen();
         int factor = vae.scaleFactor();
         BufferedImage init = request.initImage();
@@ -213,7 +156,7 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
             float[] denoised = latents;
             if (timesteps.length > 0) {
                 ParallelStrategy loop = denoiser.strategy(latentHeight, latentWidth,
-                        model.denoiserInputShapes(latentHeight, latentWidth));
+                        () -> model.denoiserInputShapes(latentHeight, latentWidth));
                 TimestepContract.check(loop.denoiserInputs(), timesteps,
                         request.scheduler() != null ? request.scheduler() : schedulerClass, model.modelFile("unet"));
                 try (Tensor in = Tensor.ofFloats(latents, batch, channels, latentHeight, latentWidth);
@@ -256,40 +199,5 @@ public final class StableDiffusionPipeline implements DiffusionPipeline {
             text.append(String.format(Locale.ROOT, ", Denoising strength: %s", request.strength()));
         }
         return text.toString();
-    }
-
-    private void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("StableDiffusionPipeline for " + model.directory() + " is closed");
-        }
-    }
-
-    /** Closes the strategy, the text encoders, the VAE, then the context; idempotent. */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            denoiser.close();
-        } finally {
-            closeQuietly(conditioner);
-            closeQuietly(vae);
-            closeQuietly(context);
-        }
-    }
-
-    private static <T extends AutoCloseable> T track(List<AutoCloseable> loaded, T resource) {
-        loaded.add(resource);
-        return resource;
-    }
-
-    private static void closeQuietly(AutoCloseable resource) {
-        try {
-            resource.close();
-        } catch (Exception e) {
-            LOG.warn("closing {} failed: {}", resource, e.toString());
-        }
     }
 }

@@ -1,0 +1,133 @@
+package dev.asyncdiff.adapters.sd;
+
+import dev.asyncdiff.api.AsyncConfig;
+import dev.asyncdiff.api.DiffusionPipeline;
+import dev.asyncdiff.api.GenerationRequest;
+import dev.asyncdiff.api.GenerationResult;
+import dev.asyncdiff.api.PipelineOutput;
+import dev.asyncdiff.api.TextToImageRequest;
+import dev.asyncdiff.spi.PipelineContext;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the SD pipelines share: the folder, the context that places and runs their models, the
+ * denoiser's configuration and strategy ({@link DenoiserRunner}), generation at image and tensor
+ * level from one {@link #produce}, and closing in order (strategy, models, then the context).
+ */
+abstract class ContextPipeline implements DiffusionPipeline {
+    private static final Logger LOG = LoggerFactory.getLogger(ContextPipeline.class);
+
+    final ModelFolder model;
+    final PipelineContext context;
+    final DenoiserRunner denoiser;
+    private boolean closed;
+
+    /** A pipeline whose denoiser is the folder's {@code denoiserComponent} ({@code unet} or {@code transformer}). */
+    ContextPipeline(ModelFolder model, PipelineContext context, String denoiserComponent) {
+        this.model = model;
+        this.context = context;
+        this.denoiser = new DenoiserRunner(context, model.modelFile(denoiserComponent));
+    }
+
+    /** One generation's latents, pixels and parameters. */
+    abstract Generated produce(GenerationRequest request);
+
+    /** The VAE, whose latent channels and scale factor shape {@link #run}'s output. */
+    abstract Vae vae();
+
+    /** The models the pipeline loaded around the loop (conditioner, VAE), closed by {@link #close()}. */
+    abstract List<AutoCloseable> models();
+
+    /** The detected model folder. */
+    public ModelFolder model() {
+        return model;
+    }
+
+    @Override
+    public void setAsyncConfig(AsyncConfig newConfig) {
+        requireOpen();
+        denoiser.setAsyncConfig(newConfig);
+    }
+
+    @Override
+    public AsyncConfig asyncConfig() {
+        return denoiser.asyncConfig();
+    }
+
+    @Override
+    public void setCfgParallel(boolean value) {
+        requireOpen();
+        denoiser.setCfgParallel(value);
+    }
+
+    @Override
+    public boolean cfgParallel() {
+        return denoiser.cfgParallel();
+    }
+
+    @Override
+    public String strategyName() {
+        return denoiser.strategyName();
+    }
+
+    /**
+     * Runs one generation.
+     *
+     * @throws IllegalArgumentException when the size does not fit the family or the sampler is unknown
+     * @throws java.util.concurrent.CancellationException when the request's token is cancelled
+     * @throws dev.asyncdiff.api.AsyncDiffException when a model fails to run
+     */
+    @Override
+    public GenerationResult generate(GenerationRequest request) {
+        return produce(request).toResult(request.seed());
+    }
+
+    /**
+     * Runs a text-to-image generation at the tensor level (one image at the request's size, or the
+     * model's default): the final latents {@code [1, channels, h, w]} and the decoded pixels
+     * {@code [1, 3, height, width]} as {@code clamp(x / 2 + 0.5, 0, 1)} of the decoder's output (NaN
+     * stays NaN). The caller closes the output.
+     *
+     * @throws IllegalArgumentException when the size does not fit the family
+     */
+    @Override
+    public PipelineOutput run(TextToImageRequest request) {
+        return produce(Generated.request(request)).toPipelineOutput(vae().latentChannels(), vae().scaleFactor());
+    }
+
+    void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException(getClass().getSimpleName() + " for " + model.directory() + " is closed");
+        }
+    }
+
+    /** Closes the strategy, the models, then the context; idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            denoiser.close();
+        } finally {
+            models().forEach(ContextPipeline::closeQuietly);
+            closeQuietly(context);
+        }
+    }
+
+    static <T extends AutoCloseable> T track(List<AutoCloseable> loaded, T resource) {
+        loaded.add(resource);
+        return resource;
+    }
+
+    static void closeQuietly(AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception e) {
+            LOG.warn("closing {} failed: {}", resource, e.toString());
+        }
+    }
+}
