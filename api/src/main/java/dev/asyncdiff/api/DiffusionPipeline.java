@@ -1,5 +1,7 @@
 package dev.asyncdiff.api;
 
+import java.util.Set;
+
 /**
  * A loaded diffusion model: its encoders, denoiser and decoder, ready to generate. Owns every
  * session it opened; closing it releases them. Not thread-safe: one generation at a time.
@@ -23,8 +25,9 @@ public interface DiffusionPipeline extends AutoCloseable {
     /**
      * Runs the two halves of classifier-free guidance on two device groups (CFG-parallel) from the next
      * generation on, each with the configured schedule: the unconditional half on the first
-     * {@code devicesRequired()} devices, the conditional half on the next ones. The images are the same
-     * bytes as with both halves in one batch.
+     * {@code devicesRequired()} devices, the conditional half on the next ones. With fp32 models the images
+     * are the same bytes as with both halves in one batch; half-precision kernels may round a batch of two
+     * differently from two batches of one.
      *
      * <p>By default a pipeline runs guidance in one batch only and refuses {@code true}.
      *
@@ -56,14 +59,21 @@ public interface DiffusionPipeline extends AutoCloseable {
     GenerationResult generate(GenerationRequest request);
 
     /**
-     * Runs one generation at the tensor level, the same for every family: the final latents and the
-     * decoded pixels in [0, 1]. The compatibility kit compares strategies with it. The caller closes
-     * the output.
+     * Runs one generation at the tensor level, the same for every family: the final latents
+     * {@code [numImages, channels, h, w]} and the decoded pixels {@code [numImages, 3, height, width]} in [0, 1].
+     * The compatibility kit compares strategies with it. The caller closes the output.
      *
-     * @throws IllegalArgumentException when the request does not fit the model (e.g. a size not divisible by 8)
+     * @throws IllegalArgumentException when the request does not fit the model (size, sampler, a kind the
+     *                                  pipeline does not serve)
+     * @throws java.util.concurrent.CancellationException when the request's token is cancelled
      * @throws AsyncDiffException       when a model fails to run
      */
-    PipelineOutput run(TextToImageRequest request);
+    PipelineOutput run(GenerationRequest request);
+
+    /** The kinds of request the pipeline serves (by default text-to-image only). */
+    default Set<RequestKind> requestKinds() {
+        return Set.of(RequestKind.TEXT_TO_IMAGE);
+    }
 
     @Override
     void close();

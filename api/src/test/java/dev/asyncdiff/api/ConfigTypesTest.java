@@ -47,14 +47,6 @@ class ConfigTypesTest {
     }
 
     @Test
-    void textToImageRequestsValidate() {
-        assertThat(TextToImageRequest.of("a cat", 4, 7.5, 1).negativePrompt()).isEmpty();
-        assertThatThrownBy(() -> TextToImageRequest.of("a cat", 0, 7.5, 1)).hasMessageContaining("steps must be >= 1");
-        assertThatThrownBy(() -> TextToImageRequest.of(null, 4, 7.5, 1)).hasMessageContaining("prompt");
-        assertThatThrownBy(() -> TextToImageRequest.of("x", 4, Double.NaN, 1)).hasMessageContaining("guidance");
-    }
-
-    @Test
     void theFacadeSwitchesThePipelineAndResetsWarmUp() {
         RecordingPipeline pipeline = new RecordingPipeline();
         AsyncDiff async = AsyncDiff.enable(pipeline, AsyncConfig.of(2, 1, false));
@@ -84,7 +76,7 @@ class ConfigTypesTest {
         }
 
         @Override
-        public PipelineOutput run(TextToImageRequest request) {
+        public PipelineOutput run(GenerationRequest request) {
             return new PipelineOutput(Tensor.zeros(DType.FP32, 1, 4, 1, 1), Tensor.zeros(DType.FP32, 1, 3, 8, 8));
         }
 

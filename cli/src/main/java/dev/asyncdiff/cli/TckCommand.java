@@ -28,7 +28,8 @@ import picocli.CommandLine;
         versionProvider = VersionProvider.class,
         description = {
             "Runs the compatibility kit: checks that an adapter's asynchronous output stays close to sequential.",
-            "Checks: split-exactness, degenerate-schedules, closeness, determinism, lifecycle, input-validation."
+            "Checks: split-exactness, degenerate-schedules, closeness, guidance, placement, determinism, lifecycle,",
+            "input-validation."
         })
 final class TckCommand implements Callable<Integer> {
     @Spec
@@ -44,7 +45,7 @@ final class TckCommand implements Callable<Integer> {
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "onnx", description = "Backend (default: ${DEFAULT-VALUE}).")
     String backend;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "6", description = "Steps per generation (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "12", description = "Steps per generation (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--size", paramLabel = "PIXELS", defaultValue = "64",
@@ -55,14 +56,32 @@ final class TckCommand implements Callable<Integer> {
             description = "Guidance scale of the kit's generations; 1 for models without guidance (default: ${DEFAULT-VALUE}).")
     double guidance;
 
-    @Option(names = "--max-relative-l2", paramLabel = "E", description = "Declared closeness tolerance on final latents.")
-    Double maxRelativeL2;
+    @Option(names = "--seed-fraction", paramLabel = "F",
+            description = "Largest asynchronous distance as a fraction of the seed distance, for every configuration "
+                    + "(default: per configuration, see the README).")
+    Double seedFraction;
 
-    @Option(names = "--min-psnr", paramLabel = "DB", description = "Declared closeness tolerance on decoded images.")
+    @Option(names = "--known-bad-margin", paramLabel = "F",
+            description = "Largest asynchronous distance as a fraction of the known-bad schedule's, for every "
+                    + "configuration (default: 0.8 at stride 1, 0.95 at stride 2).")
+    Double knownBadMargin;
+
+    @Option(names = "--min-psnr", paramLabel = "DB", description = "Smallest PSNR of decoded images (default: not checked).")
     Double minPsnr;
 
-    @Option(names = "--split-tolerance", paramLabel = "E", description = "Declared split exactness (relative L2).")
+    @Option(names = "--min-ssim", paramLabel = "S", description = "Smallest SSIM of decoded images (default: not checked).")
+    Double minSsim;
+
+    @Option(names = "--trained-fp16", description = "Start from the tolerances for trained fp16 models instead of "
+            + "those for random weights.")
+    boolean trainedFp16;
+
+    @Option(names = "--split-tolerance", paramLabel = "E", description = "Split exactness (relative L2 after one step).")
     Double splitTolerance;
+
+    @Option(names = "--stochastic-sampler", paramLabel = "NAME", defaultValue = CompatibilityKit.DEFAULT_STOCHASTIC_SAMPLER,
+            description = "Stochastic sampler tried with a fixed seed; 'none' to skip (default: ${DEFAULT-VALUE}).")
+    String stochasticSampler;
 
     @Option(names = "--plugins", paramLabel = "DIR",
             description = "A folder of plugin jars (e.g. the adapter under test); repeatable; added to ASYNCDIFF_PLUGINS.")
@@ -74,16 +93,29 @@ final class TckCommand implements Callable<Integer> {
     @Option(names = "--markdown", paramLabel = "FILE", description = "Write the report as Markdown.")
     Path markdown;
 
+    @Option(names = "--html", paramLabel = "FILE", description = "Write the report as a self-contained HTML page.")
+    Path html;
+
     @Override
     public Integer call() throws IOException {
-        Tolerances defaults = Tolerances.RANDOM_WEIGHTS;
-        Tolerances tolerances = new Tolerances(splitTolerance != null ? splitTolerance : defaults.splitRelativeL2(),
-                maxRelativeL2 != null ? maxRelativeL2 : defaults.maxRelativeL2(),
-                minPsnr != null ? minPsnr : defaults.minPsnrDb());
+        Tolerances tolerances = trainedFp16 ? Tolerances.TRAINED_FP16 : Tolerances.RANDOM_WEIGHTS;
+        if (splitTolerance != null) {
+            tolerances = tolerances.withSplitRelativeL2(splitTolerance);
+        }
+        if (seedFraction != null) {
+            tolerances = tolerances.withSeedFraction(seedFraction);
+        }
+        if (knownBadMargin != null) {
+            tolerances = tolerances.withKnownBadMargin(knownBadMargin);
+        }
+        if (minPsnr != null || minSsim != null) {
+            tolerances = tolerances.withImageBounds(minPsnr != null ? minPsnr : tolerances.minPsnrDb(),
+                    minSsim != null ? minSsim : tolerances.minSsim());
+        }
         CompatibilityKit kit;
         try {
             kit = CompatibilityKit.create(new CompatibilityKit.Subject(adapter, model, tolerances, steps, size, backend,
-                    guidance),
+                    guidance, stochasticSampler.equals("none") ? null : stochasticSampler),
                     ProviderCatalog.load(RuntimeOptions.providerLoader(pluginFolders, System.getenv())));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -115,6 +147,9 @@ final class TckCommand implements Callable<Integer> {
         }
         if (markdown != null) {
             Files.writeString(markdown, report.toMarkdown());
+        }
+        if (html != null) {
+            Files.writeString(html, report.toHtml());
         }
         out.println(report.passed() ? "all checks passed" : "some checks FAILED");
         out.flush();

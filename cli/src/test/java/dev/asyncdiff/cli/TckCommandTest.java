@@ -20,19 +20,43 @@ class TckCommandTest {
 
     @Test
     void runsEveryCheckAndWritesReports() throws Exception {
-        Path model = dir.resolve("sd15");
-        SyntheticModels.write(Family.SD15, Scale.TINY, DType.FP32, 0, TokenizerKind.BPE, model);
+        Path model = tinySd15();
         CliRun run = CliRun.of("tck", "--model", model.toString(), "--json", dir.resolve("r.json").toString(),
-                "--markdown", dir.resolve("r.md").toString());
-        assertThat(run.exitCode()).isEqualTo(ExitCodes.OK);
-        assertThat(run.out()).contains("adapter sd").contains("passed  split-exactness")
+                "--markdown", dir.resolve("r.md").toString(), "--html", dir.resolve("r.html").toString());
+        assertThat(run.exitCode()).as(run.out()).isEqualTo(ExitCodes.OK);
+        assertThat(run.out()).contains("adapter sd").contains("passed  split-exactness").contains("passed  guidance")
                 .contains("passed  input-validation").contains("all checks passed");
-        assertThat(run.err()).as("progress while it runs").contains("tck check 1/6: split-exactness …")
-                .contains("tck check 6/6: input-validation done in");
+        assertThat(run.err()).as("progress while it runs").contains("tck check 1/8: split-exactness …")
+                .contains("tck check 8/8: input-validation done in");
         JsonNode json = new ObjectMapper().readTree(dir.resolve("r.json").toFile());
         assertThat(json.get("passed").asBoolean()).isTrue();
-        assertThat(json.get("checks")).hasSize(6);
-        assertThat(Files.readString(dir.resolve("r.md"))).contains("| closeness | passed |");
+        assertThat(json.get("checks")).hasSize(8);
+        JsonNode closeness = json.get("checks").get(2);
+        assertThat(closeness.get("check").asText()).isEqualTo("closeness");
+        assertThat(closeness.get("curves").get("text-to-image N=2 stride=1 async")).hasSize(13);
+        assertThat(Files.readString(dir.resolve("r.md"))).contains("| closeness | passed |")
+                .contains("data:image/svg+xml;base64,");
+        assertThat(Files.readString(dir.resolve("r.html"))).contains("<svg").contains("<polyline");
+    }
+
+    @Test
+    void aSeedFractionNothingReachesFailsClosenessWithExitOne() throws Exception {
+        CliRun run = CliRun.of("tck", "--model", tinySd15().toString(), "--seed-fraction", "0.001",
+                "--stochastic-sampler", "none", "--json", dir.resolve("strict.json").toString());
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.FAILURE);
+        JsonNode checks = new ObjectMapper().readTree(dir.resolve("strict.json").toFile()).get("checks");
+        for (JsonNode check : checks) {
+            assertThat(check.get("status").asText()).as(check.get("check").asText())
+                    .isEqualTo(check.get("check").asText().equals("closeness") ? "failed" : "passed");
+        }
+    }
+
+    private Path tinySd15() throws java.io.IOException {
+        Path model = dir.resolve("sd15");
+        if (!Files.isDirectory(model)) {
+            SyntheticModels.write(Family.SD15, Scale.TINY, DType.FP32, 0, TokenizerKind.BPE, model);
+        }
+        return model;
     }
 
     @Test

@@ -28,14 +28,17 @@ public abstract class AdapterVerification {
     /** A model folder the adapter opens; small models keep the kit fast. */
     protected abstract Path modelFolder();
 
-    /** The tolerances the adapter declares; by default those for random-weight test models. */
+    /**
+     * The tolerances to hold the adapter to; by default those for random-weight test models. Trained models
+     * pass {@link Tolerances#TRAINED_FP16} or stricter, e.g. with {@link Tolerances#withImageBounds}.
+     */
     protected Tolerances tolerances() {
         return Tolerances.RANDOM_WEIGHTS;
     }
 
-    /** Denoising steps per generation. */
+    /** Denoising steps per generation: enough for asynchronous errors to settle below the known-bad reference. */
     protected int steps() {
-        return 6;
+        return 12;
     }
 
     /** Image width and height in pixels; 0 for the model's default. */
@@ -48,10 +51,20 @@ public abstract class AdapterVerification {
         return "onnx";
     }
 
+    /** The guidance scale of the kit's generations; 1 for models without guidance. */
+    protected double guidance() {
+        return CompatibilityKit.DEFAULT_GUIDANCE;
+    }
+
+    /** A stochastic sampler tried with a fixed seed, or null for none. */
+    protected String stochasticSampler() {
+        return CompatibilityKit.DEFAULT_STOCHASTIC_SAMPLER;
+    }
+
     @TestFactory
     Stream<DynamicTest> compatibilityKit() {
         CompatibilityKit kit = CompatibilityKit.create(new CompatibilityKit.Subject(adapterName(), modelFolder(),
-                tolerances(), steps(), imageSize(), backendName()));
+                tolerances(), steps(), imageSize(), backendName(), guidance(), stochasticSampler()));
         return Stream.of(Check.values()).map(check -> DynamicTest.dynamicTest(check.id(), () -> {
             CheckResult result = kit.run(check);
             switch (result.status()) {

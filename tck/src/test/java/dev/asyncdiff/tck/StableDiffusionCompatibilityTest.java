@@ -1,18 +1,22 @@
 package dev.asyncdiff.tck;
 
+import dev.asyncdiff.api.DType;
 import dev.asyncdiff.synthetic.Family;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Nested;
 
-/** The kit against our own {@code sd} adapter, on synthetic tiny SD 1.5, 2.1 and XL folders. */
+/** The kit against our own {@code sd} adapter, on synthetic tiny SD 1.5 (fp32 and fp16), 2.1, XL and 3 folders. */
 class StableDiffusionCompatibilityTest {
-    @Nested
-    class Sd15 extends AdapterVerification {
+    /** The {@code sd} adapter on one synthetic family. */
+    abstract static class SdFamily extends AdapterVerification {
         @Override
         protected String adapterName() {
             return "sd";
         }
+    }
 
+    @Nested
+    class Sd15 extends SdFamily {
         @Override
         protected Path modelFolder() {
             return SyntheticModelFolders.tiny(Family.SD15);
@@ -20,12 +24,21 @@ class StableDiffusionCompatibilityTest {
     }
 
     @Nested
-    class Sd21 extends AdapterVerification {
+    class Sd15Fp16 extends SdFamily {
         @Override
-        protected String adapterName() {
-            return "sd";
+        protected Path modelFolder() {
+            return SyntheticModelFolders.tiny(Family.SD15, DType.FP16);
         }
 
+        /** Half-precision components: split exactness to fp16 rounding. */
+        @Override
+        protected Tolerances tolerances() {
+            return Tolerances.RANDOM_WEIGHTS.withSplitRelativeL2(1e-2);
+        }
+    }
+
+    @Nested
+    class Sd21 extends SdFamily {
         @Override
         protected Path modelFolder() {
             return SyntheticModelFolders.tiny(Family.SD21);
@@ -33,15 +46,18 @@ class StableDiffusionCompatibilityTest {
     }
 
     @Nested
-    class Sdxl extends AdapterVerification {
-        @Override
-        protected String adapterName() {
-            return "sd";
-        }
-
+    class Sdxl extends SdFamily {
         @Override
         protected Path modelFolder() {
             return SyntheticModelFolders.tiny(Family.SDXL);
+        }
+    }
+
+    @Nested
+    class Sd3 extends SdFamily {
+        @Override
+        protected Path modelFolder() {
+            return SyntheticModelFolders.tiny(Family.SD3);
         }
     }
 }

@@ -5,9 +5,11 @@ import dev.asyncdiff.api.DiffusionPipeline;
 import dev.asyncdiff.api.GenerationRequest;
 import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.PipelineOutput;
-import dev.asyncdiff.api.TextToImageRequest;
+import dev.asyncdiff.api.RequestKind;
 import dev.asyncdiff.spi.PipelineContext;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,16 +87,21 @@ abstract class ContextPipeline implements DiffusionPipeline {
     }
 
     /**
-     * Runs a text-to-image generation at the tensor level (one image at the request's size, or the
-     * model's default): the final latents {@code [1, channels, h, w]} and the decoded pixels
-     * {@code [1, 3, height, width]} as {@code clamp(x / 2 + 0.5, 0, 1)} of the decoder's output (NaN
-     * stays NaN). The caller closes the output.
+     * Runs a generation at the tensor level: the final latents {@code [numImages, channels, h, w]} and the
+     * decoded pixels {@code [numImages, 3, height, width]} as {@code clamp(x / 2 + 0.5, 0, 1)} of the decoder's
+     * output (NaN stays NaN). The caller closes the output.
      *
-     * @throws IllegalArgumentException when the size does not fit the family
+     * @throws IllegalArgumentException when the size does not fit the family or the sampler is unknown
      */
     @Override
-    public PipelineOutput run(TextToImageRequest request) {
-        return produce(Generated.request(request)).toPipelineOutput(vae().latentChannels(), vae().scaleFactor());
+    public PipelineOutput run(GenerationRequest request) {
+        return produce(request).toPipelineOutput(vae().latentChannels(), vae().scaleFactor());
+    }
+
+    /** Text-to-image and image-to-image. */
+    @Override
+    public Set<RequestKind> requestKinds() {
+        return EnumSet.of(RequestKind.TEXT_TO_IMAGE, RequestKind.IMAGE_TO_IMAGE);
     }
 
     void requireOpen() {

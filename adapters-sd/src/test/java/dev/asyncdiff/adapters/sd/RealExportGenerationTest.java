@@ -5,7 +5,6 @@ import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.GenerationRequest;
 import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.PipelineOutput;
-import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.backend.onnx.OnnxBackend;
 import dev.asyncdiff.spi.BackendOptions;
 import java.awt.image.BufferedImage;
@@ -57,7 +56,8 @@ class RealExportGenerationTest {
 
     private static float[] latents(StableDiffusionPipeline pipeline, AsyncConfig config) {
         pipeline.setAsyncConfig(config);
-        try (PipelineOutput out = pipeline.run(new TextToImageRequest("a red bicycle", "", 4, 7.5, 5, 64, 64))) {
+        try (PipelineOutput out = pipeline.run(GenerationRequest.builder("a red bicycle").steps(4).guidanceScale(7.5).seed(5)
+                .size(64, 64).build())) {
             float[] values = out.latents().toFloatArray();
             for (float v : values) {
                 assertThat(Float.isFinite(v)).isTrue();

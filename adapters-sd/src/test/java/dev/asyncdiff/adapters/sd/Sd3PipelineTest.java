@@ -5,7 +5,6 @@ import dev.asyncdiff.api.GenerationRequest;
 import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.MalformedModelException;
 import dev.asyncdiff.api.PipelineOutput;
-import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.backend.onnx.OnnxBackend;
 import dev.asyncdiff.spi.BackendOptions;
 import dev.asyncdiff.synthetic.Family;
@@ -44,7 +43,8 @@ class Sd3PipelineTest {
     }
 
     private static float[] latents(Sd3Pipeline pipeline, String prompt) {
-        try (PipelineOutput out = pipeline.run(new TextToImageRequest(prompt, "", 3, 5.0, 7L, 64, 64))) {
+        try (PipelineOutput out = pipeline.run(GenerationRequest.builder(prompt).steps(3).guidanceScale(5.0).seed(7L)
+                .size(64, 64).build())) {
             assertThat(out.latents().shape()).containsExactly(1, 16, 8, 8);
             assertThat(out.pixels().shape()).containsExactly(1, 3, 64, 64);
             float[] values = out.latents().toFloatArray();
@@ -100,6 +100,31 @@ class Sd3PipelineTest {
             assertThat(none.steps()).isZero();
             assertThat(PipelineBasicsTest.pixels(none.images().get(0))).containsExactly(
                     PipelineBasicsTest.pixels(roundTrip));
+        }
+    }
+
+    /** Time shift at any batch: each image of a batch of 3 is what it is alone (the original hard-codes 2). */
+    @Test
+    void timeShiftWorksAtAnyBatchSize() {
+        try (Sd3Pipeline pipeline = Sd3Pipeline.open(TestModels.tiny(Family.SD3), TestContexts.on(backend,
+                List.of(Device.parse("cpu:0"), Device.parse("cpu:1"), Device.parse("cpu:2")), dir.resolve("splits")),
+                T5_TOKENS)) {
+            pipeline.setAsyncConfig(dev.asyncdiff.api.AsyncConfig.of(2, 2, true));
+            GenerationRequest.Builder request = GenerationRequest.builder("a red house").steps(4).guidanceScale(5.0)
+                    .size(64, 64);
+            float[] batch;
+            try (PipelineOutput out = pipeline.run(request.seed(7).numImages(3).build())) {
+                assertThat(out.latents().shape()).containsExactly(3, 16, 8, 8);
+                batch = out.latents().toFloatArray();
+            }
+            int perImage = batch.length / 3;
+            for (int image = 0; image < 3; image++) {
+                try (PipelineOutput alone = pipeline.run(request.seed(7 + image).numImages(1).build())) {
+                    assertThat(java.util.Arrays.copyOfRange(batch, image * perImage, (image + 1) * perImage))
+                            .as("image %d of the batch", image)
+                            .containsExactly(alone.latents().toFloatArray(), org.assertj.core.data.Offset.offset(1e-4f));
+                }
+            }
         }
     }
 

@@ -227,7 +227,7 @@ final class DenoisingLoop implements AutoCloseable {
                 }
                 request.progress().onStep(new StepProgress(k + 1, steps, rounds[k] == Round.SEQUENTIAL
                         ? StepProgress.Phase.WARM_UP : StepProgress.Phase.PARALLEL,
-                        Duration.ofNanos(System.nanoTime() - start)));
+                        Duration.ofNanos(System.nanoTime() - start), latents));
             }
             Tensor result = ownsLatents ? latents : latents.to(latents.dtype());
             ownsLatents = false;

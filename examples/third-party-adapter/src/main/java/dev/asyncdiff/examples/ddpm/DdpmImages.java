@@ -37,21 +37,18 @@ record DdpmImages(float[] samples, int batch, int channels, int height, int widt
     }
 
     /**
-     * The first image at the tensor level: its final sample {@code [1, channels, height, width]} as the
+     * The batch at the tensor level: its final samples {@code [batch, channels, height, width]} as the
      * "latents" (a pixel-space model has no others) and {@code clamp(x / 2 + 0.5, 0, 1)} of it as the pixels
      * (NaN stays NaN). The caller closes the output.
      */
     PipelineOutput toPipelineOutput() {
-        int perImage = channels * height * width;
-        float[] first = new float[perImage];
-        System.arraycopy(samples, 0, first, 0, perImage);
-        float[] unit = new float[perImage];
-        for (int i = 0; i < perImage; i++) {
-            unit[i] = Math.min(1f, Math.max(0f, first[i] / 2f + 0.5f));
+        float[] unit = new float[samples.length];
+        for (int i = 0; i < samples.length; i++) {
+            unit[i] = Math.min(1f, Math.max(0f, samples[i] / 2f + 0.5f));
         }
-        Tensor latents = Tensor.ofFloats(first, 1, channels, height, width);
+        Tensor latents = Tensor.ofFloats(samples.clone(), batch, channels, height, width);
         try {
-            return new PipelineOutput(latents, Tensor.ofFloats(unit, 1, channels, height, width));
+            return new PipelineOutput(latents, Tensor.ofFloats(unit, batch, channels, height, width));
         } catch (RuntimeException e) {
             latents.close();
             throw e;

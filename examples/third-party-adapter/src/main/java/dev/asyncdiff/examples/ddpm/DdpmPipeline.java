@@ -13,7 +13,6 @@ import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.PhaseTimings;
 import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.Tensor;
-import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.spi.PipelineContext;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -121,20 +120,15 @@ public final class DdpmPipeline implements DiffusionPipeline {
     }
 
     /**
-     * Generates one image at the tensor level: its final pixel-space sample as the latents
-     * {@code [1, channels, h, w]} and {@code clamp(x / 2 + 0.5, 0, 1)} of it as the pixels. The prompt is
-     * ignored. The caller closes the output.
+     * Generates {@code request.numImages()} images at the tensor level: their final pixel-space samples as the
+     * latents {@code [numImages, channels, h, w]} and {@code clamp(x / 2 + 0.5, 0, 1)} of them as the pixels.
+     * The prompt is ignored. The caller closes the output.
      *
      * @throws IllegalArgumentException as {@link #generate} does
      */
     @Override
-    public PipelineOutput run(TextToImageRequest request) {
-        if (request == null) {
-            throw new IllegalArgumentException("a text-to-image request is required");
-        }
-        return produce(GenerationRequest.builder(request.prompt()).negativePrompt(request.negativePrompt())
-                .steps(request.steps()).guidanceScale(request.guidanceScale()).seed(request.seed())
-                .size(request.width(), request.height()).build()).toPipelineOutput();
+    public PipelineOutput run(GenerationRequest request) {
+        return produce(request).toPipelineOutput();
     }
 
     private DdpmImages produce(GenerationRequest request) {

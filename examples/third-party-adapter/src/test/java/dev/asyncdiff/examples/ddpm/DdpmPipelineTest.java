@@ -11,7 +11,6 @@ import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.MalformedModelException;
 import dev.asyncdiff.api.ModelNotFoundException;
 import dev.asyncdiff.api.PipelineOutput;
-import dev.asyncdiff.api.TextToImageRequest;
 import dev.asyncdiff.engine.Engine;
 import dev.asyncdiff.spi.AsyncDiffRuntime;
 import dev.asyncdiff.spi.RuntimeConfig;
@@ -112,7 +111,7 @@ class DdpmPipelineTest {
 
     @Test
     void asyncDenoisingIsCloseToSequentialAndExactWithWarmUpOverEveryStep() {
-        TextToImageRequest request = TextToImageRequest.of("unused", STEPS, 1.0, 11);
+        GenerationRequest request = request(11).guidanceScale(1.0).build();
         float[] sequential = latents(request);
         try {
             pipeline.setAsyncConfig(AsyncConfig.of(2, 1, false));
@@ -136,7 +135,7 @@ class DdpmPipelineTest {
 
     @Test
     void runReturnsTheFinalSampleAndItsPixels() {
-        try (PipelineOutput output = pipeline.run(TextToImageRequest.of("unused", STEPS, 1.0, 2))) {
+        try (PipelineOutput output = pipeline.run(request(2).guidanceScale(1.0).build())) {
             assertThat(output.latents().shape()).containsExactly(1, 3, 32, 32);
             assertThat(output.pixels().shape()).containsExactly(1, 3, 32, 32);
             float[] x = output.latents().toFloatArray();
@@ -152,7 +151,7 @@ class DdpmPipelineTest {
         assertThatThrownBy(() -> pipeline.generate(request(1).guidanceScale(7.5).build()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("guidance scale 7.5")
                 .hasMessageContaining("--guidance").hasMessageContaining("no classifier-free guidance");
-        assertThatThrownBy(() -> pipeline.run(TextToImageRequest.of("x", STEPS, 7.5, 1)))
+        assertThatThrownBy(() -> pipeline.run(request(1).guidanceScale(7.5).build()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("guidance");
         BufferedImage init = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
         assertThatThrownBy(() -> pipeline.generate(request(1).initImage(init, 0.5).build()))
@@ -191,7 +190,7 @@ class DdpmPipelineTest {
         return GenerationRequest.builder("ignored by unconditional models").steps(STEPS).seed(seed);
     }
 
-    private static float[] latents(TextToImageRequest request) {
+    private static float[] latents(GenerationRequest request) {
         try (PipelineOutput output = pipeline.run(request)) {
             return output.latents().toFloatArray();
         }
