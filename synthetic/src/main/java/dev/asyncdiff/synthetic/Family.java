@@ -15,7 +15,14 @@ public enum Family {
      * Stable Diffusion 3 Medium: CLIP-L, CLIP-G and a T5 encoder, an MMDiT transformer (joint attention
      * over image and text tokens) instead of a UNet, a 16-channel VAE and flow matching.
      */
-    SD3("sd3");
+    SD3("sd3"),
+    /** Stable Diffusion 1.5 inpainting: SD 1.5 with a 9-channel UNet (latents, mask, masked-image latents). */
+    SD15_INPAINT("sd15-inpaint"),
+    /** SDXL 1.0 inpainting 0.1: SDXL with a 9-channel UNet (latents, mask, masked-image latents). */
+    SDXL_INPAINT("sdxl-inpaint");
+
+    /** The UNet input channels of an inpainting model: 4 latent, 1 mask, 4 masked-image latent. */
+    public static final int INPAINT_CHANNELS = 9;
 
     private final String cliName;
 
@@ -28,13 +35,27 @@ public enum Family {
         return cliName;
     }
 
+    /** The family this one derives from: itself, or the base model of an inpainting family. */
+    public Family base() {
+        return switch (this) {
+            case SD15_INPAINT -> SD15;
+            case SDXL_INPAINT -> SDXL;
+            default -> this;
+        };
+    }
+
+    /** Whether the UNet takes the mask and the masked image's latents besides the latents. */
+    public boolean inpainting() {
+        return base() != this;
+    }
+
     /** Whether the denoiser is a transformer ({@code transformer/}) rather than a UNet ({@code unet/}). */
     public boolean hasTransformer() {
         return this == SD3;
     }
 
     /**
-     * Parses {@code sd15}, {@code sd21}, {@code sdxl} or {@code sd3}, case-insensitively.
+     * Parses a {@link #cliName()} ({@code sd15}, {@code sdxl-inpaint}, …), case-insensitively.
      *
      * @throws IllegalArgumentException naming the accepted names when {@code name} is none of them
      */

@@ -97,6 +97,11 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
             case SD21 -> sd21(scale);
             case SDXL -> sdxl(scale);
             case SD3 -> sd3(scale);
+            case SD15_INPAINT, SDXL_INPAINT -> {
+                FamilyPreset preset = of(family.base(), scale);
+                yield new FamilyPreset(preset.textEncoder, preset.textEncoder2, preset.textEncoder3,
+                        preset.unet.withInChannels(Family.INPAINT_CHANNELS), null, preset.vae);
+            }
         };
     }
 

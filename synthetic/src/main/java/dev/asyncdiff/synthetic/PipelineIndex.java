@@ -23,29 +23,34 @@ public final class PipelineIndex {
             case SD15, SD21 -> "StableDiffusionPipeline";
             case SDXL -> "StableDiffusionXLPipeline";
             case SD3 -> "StableDiffusion3Pipeline";
+            case SD15_INPAINT -> "StableDiffusionInpaintPipeline";
+            case SDXL_INPAINT -> "StableDiffusionXLInpaintPipeline";
         };
     }
 
     /** The component folders of {@code family}, in the order {@code model_index.json} lists them. */
     public static List<String> components(Family family) {
-        return switch (family) {
+        return switch (family.base()) {
             case SD15, SD21 -> List.of("scheduler", "text_encoder", "tokenizer", "unet", "vae_decoder", "vae_encoder");
             case SDXL -> List.of("scheduler", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "unet",
                     "vae_decoder", "vae_encoder");
             case SD3 -> List.of("scheduler", "text_encoder", "text_encoder_2", "text_encoder_3", "tokenizer",
                     "tokenizer_2", "tokenizer_3", "transformer", "vae_decoder", "vae_encoder");
+            default -> throw new IllegalArgumentException("no base family " + family);
         };
     }
 
     /** The content of {@code model_index.json} for {@code family}. */
-    public static Map<String, Object> of(Family family) {
+    public static Map<String, Object> of(Family named) {
         Map<String, Object> index = new LinkedHashMap<>();
-        index.put("_class_name", pipelineClass(family));
-        index.put("_diffusers_version", switch (family) {
+        index.put("_class_name", pipelineClass(named));
+        Family family = named.base();
+        index.put("_diffusers_version", switch (family.base()) {
             case SD15 -> "0.6.0";
             case SD21 -> "0.10.0.dev0";
             case SDXL -> "0.19.0.dev0";
             case SD3 -> "0.29.0.dev0";
+            default -> throw new IllegalArgumentException("no base family " + family);
         });
         if (family == Family.SD3) {
             return sd3(index);

@@ -21,7 +21,7 @@ public final class SchedulerConfigs {
     /** The scheduler config of {@code family}, keys in the order the published file lists them. */
     public static Map<String, Object> of(Family family) {
         Map<String, Object> config = new LinkedHashMap<>();
-        switch (family) {
+        switch (family.base()) {
             case SD15 -> {
                 config.put("_class_name", "PNDMScheduler");
                 config.put("_diffusers_version", "0.6.0");

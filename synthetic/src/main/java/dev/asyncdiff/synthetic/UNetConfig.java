@@ -121,6 +121,13 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         return 4 * blockOutChannels.get(0);
     }
 
+    /** This UNet with {@code channels} input channels (an inpainting UNet: 9), everything else the same. */
+    public UNetConfig withInChannels(int channels) {
+        return new UNetConfig(sampleSize, channels, outChannels, blockOutChannels, downBlockTypes, upBlockTypes,
+                layersPerBlock, crossAttentionDim, attentionHeadDim, transformerLayersPerBlock, useLinearProjection,
+                upcastAttention, normNumGroups, normEps, additionTimeEmbedDim, textEmbedsDim, sequenceLength);
+    }
+
     /** Whether the model has SDXL's {@code add_embedding} (inputs {@code text_embeds} and {@code time_ids}). */
     public boolean hasAddEmbedding() {
         return additionTimeEmbedDim > 0;

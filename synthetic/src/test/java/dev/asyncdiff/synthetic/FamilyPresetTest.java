@@ -16,7 +16,7 @@ class FamilyPresetTest {
         assertThat(Scale.parse(" tiny ")).isEqualTo(Scale.TINY);
         assertThat(Family.parse(" SD3")).isEqualTo(Family.SD3);
         assertThatThrownBy(() -> Family.parse("sd4")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'sd4'").hasMessageContaining("[sd15, sd21, sdxl, sd3]");
+                .hasMessageContaining("'sd4'").hasMessageContaining("[sd15, sd21, sdxl, sd3, sd15-inpaint, sdxl-inpaint]");
         assertThatThrownBy(() -> Scale.parse("huge")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("[tiny, small, full]");
     }
@@ -57,8 +57,8 @@ class FamilyPresetTest {
             assertThat(unet.downBlockTypes()).isEqualTo(full.downBlockTypes());
             assertThat(unet.upBlockTypes()).isEqualTo(full.upBlockTypes());
             assertThat(unet.useLinearProjection()).isEqualTo(full.useLinearProjection());
-            assertThat(unet.hasAddEmbedding()).isEqualTo(family == Family.SDXL);
-            assertThat(preset.textEncoder2() != null).isEqualTo(family == Family.SDXL);
+            assertThat(unet.hasAddEmbedding()).isEqualTo(family.base() == Family.SDXL);
+            assertThat(preset.textEncoder2() != null).isEqualTo(family.base() == Family.SDXL);
             assertThat(preset.vae().downscaleFactor()).isEqualTo(8);
         }
     }

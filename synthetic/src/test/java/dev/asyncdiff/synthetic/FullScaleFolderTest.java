@@ -27,7 +27,7 @@ class FullScaleFolderTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD15", "SD21", "SDXL"}) // the base UNet families; inpainting in ParameterCountTest
     void fullFolderWithExternalUnetDataRuns(Family family) throws Exception {
         SyntheticFolder folder = SyntheticModels.write(family, Scale.FULL, SyntheticModels.defaultDType(Scale.FULL),
                 0, TokenizerKind.defaultKind(), dir.resolve(family.cliName()));

@@ -16,6 +16,21 @@ class ParameterCountTest {
         assertThat(unet(Family.SDXL)).isEqualTo(2_567_463_684L);
     }
 
+    /**
+     * The inpainting checkpoints (runwayml/stable-diffusion-inpainting, diffusers/stable-diffusion-xl-1.0-inpainting-0.1)
+     * publish the base model's {@code unet/config.json} with {@code in_channels} 9 instead of 4: only conv_in's
+     * weight grows, by (9 − 4) · 320 · 3 · 3 = 14,400 parameters.
+     */
+    @Test
+    void inpaintingUnetsAddFiveInputChannelsToConvIn() {
+        assertThat(unet(Family.SD15_INPAINT)).isEqualTo(859_520_964L + 14_400L);
+        assertThat(unet(Family.SDXL_INPAINT)).isEqualTo(2_567_463_684L + 14_400L);
+        assertThat(FamilyPreset.of(Family.SDXL_INPAINT, Scale.TINY).unet().toDiffusersConfig())
+                .containsEntry("in_channels", 9).containsEntry("out_channels", 4);
+        assertThat(PipelineIndex.of(Family.SDXL_INPAINT)).containsEntry("_class_name", "StableDiffusionXLInpaintPipeline");
+        assertThat(SchedulerConfigs.of(Family.SD15_INPAINT)).isEqualTo(SchedulerConfigs.of(Family.SD15));
+    }
+
     @Test
     void vaeDecoderWithPostQuantConvMatchesTheReleasedModel() {
         for (Family family : new Family[] {Family.SD15, Family.SD21, Family.SDXL}) {

@@ -47,7 +47,7 @@ class SplitCompositionTest {
         in.put("sample", gaussian(random, batch, cfg.inChannels(), LATENT_H, LATENT_W));
         in.put("timestep", new ComponentChain.Input(new float[] {621f}, new long[0]));
         in.put("encoder_hidden_states", gaussian(random, batch, cfg.sequenceLength(), cfg.crossAttentionDim()));
-        if (family == Family.SDXL) {
+        if (family.base() == Family.SDXL) {
             in.put("text_embeds", gaussian(random, batch, cfg.textEmbedsDim()));
             float[] timeIds = new float[batch * UNetConfig.TIME_IDS];
             for (int i = 0; i < timeIds.length; i++) {

@@ -33,19 +33,19 @@ class UNetGraphTest {
         UNetConfig cfg = FamilyPreset.of(family, Scale.TINY).unet();
         try (GraphRun run = new GraphRun(UNetGraph.build(cfg, new Weights(1), DType.FP32), dir.resolve("unet.onnx"))) {
             Map<String, TensorInfo> inputs = run.inputInfo();
-            List<String> expected = family == Family.SDXL
+            List<String> expected = family.base() == Family.SDXL
                     ? List.of("sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids")
                     : List.of("sample", "timestep", "encoder_hidden_states");
             assertThat(inputs.keySet()).containsExactlyInAnyOrderElementsOf(expected);
-            assertThat(inputs.get("sample").getShape()).containsExactly(-1, 4, -1, -1);
+            assertThat(inputs.get("sample").getShape()).containsExactly(-1, family.inpainting() ? 9 : 4, -1, -1);
             assertThat(inputs.get("timestep").getShape()).isEmpty();
             assertThat(inputs.get("timestep").type).isEqualTo(OnnxJavaType.FLOAT);
             assertThat(inputs.get("encoder_hidden_states").getShape()).containsExactly(-1, 77, cfg.crossAttentionDim());
             assertThat(run.outputInfo().keySet()).containsExactly("out_sample");
 
-            run.randomInput("sample", 1, 2, 4, 16, 8).randomInput("encoder_hidden_states", 2, 2, 77,
+            run.randomInput("sample", 1, 2, cfg.inChannels(), 16, 8).randomInput("encoder_hidden_states", 2, 2, 77,
                     cfg.crossAttentionDim()).floatInput("timestep", new float[] {999}, new long[0]);
-            if (family == Family.SDXL) {
+            if (family.base() == Family.SDXL) {
                 run.randomInput("text_embeds", 3, 2, cfg.textEmbedsDim())
                         .floatInput("time_ids", new float[] {512, 512, 0, 0, 512, 512, 1024, 768, 0, 0, 1024, 768}, 2, 6);
             }
