@@ -3,7 +3,7 @@ package dev.asyncdiff.api;
 import java.awt.image.BufferedImage;
 
 /**
- * One text-to-image or image-to-image generation. Build it with {@link #builder(String)}; every part
+ * One text-to-image, image-to-image or inpainting generation. Build it with {@link #builder(String)}; every part
  * but the prompt is optional.
  *
  * @param prompt         what to draw
@@ -18,13 +18,17 @@ import java.awt.image.BufferedImage;
  * @param scheduler      a sampler name ({@code euler_a}, {@code dpmpp_2m_karras}, a diffusers class …) or
  *                       null for the model's own {@code scheduler_config.json}
  * @param initImage      the image to start from (image-to-image), or null
- * @param strength       how much of the init image to replace, in [0, 1] (image-to-image only)
+ * @param strength       how much of the init image to replace, in [0, 1] (image-to-image and inpainting);
+ *                       inpainting at 1 starts from pure noise, as diffusers
+ * @param mask           inpainting: white (luma &ge; 0.5) where the init image is repainted, black where it is
+ *                       kept; resized to the image when its size differs; or null
  * @param listener       told about phases and steps
  * @param cancellation   cancels the generation within one step
  */
 public record GenerationRequest(String prompt, String negativePrompt, int steps, Double guidanceScale, long seed,
                                 int width, int height, int numImages, String scheduler, BufferedImage initImage,
-                                double strength, GenerationListener listener, CancellationToken cancellation) {
+                                double strength, BufferedImage mask, GenerationListener listener,
+                                CancellationToken cancellation) {
     /** Default number of denoising steps. */
     public static final int DEFAULT_STEPS = 25;
     /** Default image-to-image strength, as diffusers. */
@@ -56,6 +60,9 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         if (!(strength >= 0.0 && strength <= 1.0)) {
             throw new IllegalArgumentException("strength must be in [0, 1], was " + strength);
         }
+        if (mask != null && initImage == null) {
+            throw new IllegalArgumentException("an inpainting mask needs an init image to paint into");
+        }
         listener = listener == null ? GenerationListener.NONE : listener;
         cancellation = cancellation == null ? CancellationToken.none() : cancellation;
     }
@@ -65,9 +72,20 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         return new Builder(prompt);
     }
 
-    /** Whether this is an image-to-image generation. */
+    /** Whether this starts from an init image (image-to-image or inpainting). */
     public boolean imageToImage() {
         return initImage != null;
+    }
+
+    /** Whether this is an inpainting generation (an init image and a mask). */
+    public boolean inpainting() {
+        return mask != null;
+    }
+
+    /** The kind of generation this is. */
+    public RequestKind kind() {
+        return inpainting() ? RequestKind.INPAINTING : imageToImage() ? RequestKind.IMAGE_TO_IMAGE
+                : RequestKind.TEXT_TO_IMAGE;
     }
 
     /** Builds a {@link GenerationRequest}. Not thread-safe. */
@@ -83,6 +101,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         private String scheduler;
         private BufferedImage initImage;
         private double strength = DEFAULT_STRENGTH;
+        private BufferedImage mask;
         private GenerationListener listener = GenerationListener.NONE;
         private CancellationToken cancellation = CancellationToken.none();
 
@@ -140,6 +159,14 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
             return this;
         }
 
+        /**
+         * Inpainting: repaint where {@code maskImage} is white (needs {@link #initImage}); null for none.
+         */
+        public Builder mask(BufferedImage maskImage) {
+            this.mask = maskImage;
+            return this;
+        }
+
         /** Told about phases and steps. */
         public Builder listener(GenerationListener value) {
             this.listener = value;
@@ -159,7 +186,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
          */
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, steps, guidanceScale, seed, width, height, numImages,
-                    scheduler, initImage, strength, listener, cancellation);
+                    scheduler, initImage, strength, mask, listener, cancellation);
         }
     }
 }

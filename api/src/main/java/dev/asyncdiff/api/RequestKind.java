@@ -7,7 +7,9 @@ public enum RequestKind {
     /** From noise, conditioned on a prompt. */
     TEXT_TO_IMAGE,
     /** From a noised init image ({@link GenerationRequest#initImage()}, {@link GenerationRequest#strength()}). */
-    IMAGE_TO_IMAGE;
+    IMAGE_TO_IMAGE,
+    /** A noised init image repainted where a mask is white ({@link GenerationRequest#mask()}). */
+    INPAINTING;
 
     /** The stable name, e.g. {@code text-to-image}. */
     public String id() {

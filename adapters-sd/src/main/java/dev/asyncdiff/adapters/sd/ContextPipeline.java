@@ -83,7 +83,7 @@ abstract class ContextPipeline implements DiffusionPipeline {
      */
     @Override
     public GenerationResult generate(GenerationRequest request) {
-        return produce(request).toResult(request.seed());
+        return produce(served(request)).toResult(request.seed());
     }
 
     /**
@@ -95,13 +95,32 @@ abstract class ContextPipeline implements DiffusionPipeline {
      */
     @Override
     public PipelineOutput run(GenerationRequest request) {
-        return produce(request).toPipelineOutput(vae().latentChannels(), vae().scaleFactor());
+        return produce(served(request)).toPipelineOutput(vae().latentChannels(), vae().scaleFactor());
     }
 
     /** Text-to-image and image-to-image. */
     @Override
     public Set<RequestKind> requestKinds() {
         return EnumSet.of(RequestKind.TEXT_TO_IMAGE, RequestKind.IMAGE_TO_IMAGE);
+    }
+
+    /**
+     * {@code request}, when its kind is one the pipeline serves.
+     *
+     * @throws IllegalArgumentException naming the kinds served otherwise
+     */
+    private GenerationRequest served(GenerationRequest request) {
+        if (request == null) {
+            throw new IllegalArgumentException("a generation request is required");
+        }
+        Set<RequestKind> kinds = requestKinds();
+        if (!kinds.contains(request.kind())) {
+            throw new IllegalArgumentException("the " + family() + " pipeline for " + model.directory() + " serves "
+                    + kinds.stream().map(RequestKind::id).sorted().toList() + ", not " + request.kind().id()
+                    + (kinds.equals(Set.of(RequestKind.INPAINTING))
+                    ? " (an inpainting model: give an init image and a mask, --image and --mask)" : ""));
+        }
+        return request;
     }
 
     void requireOpen() {

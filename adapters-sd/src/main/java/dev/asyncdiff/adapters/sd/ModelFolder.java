@@ -33,7 +33,8 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
     /** The {@code _class_name}s accepted (a leading {@code ORT} or {@code Onnx} is ignored). */
     public static final Set<String> PIPELINE_CLASSES = Set.of("StableDiffusionPipeline",
             "StableDiffusionImg2ImgPipeline", "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline",
-            "StableDiffusion3Pipeline", "StableDiffusion3Img2ImgPipeline");
+            "StableDiffusionInpaintPipeline", "StableDiffusionXLInpaintPipeline", "StableDiffusion3Pipeline",
+            "StableDiffusion3Img2ImgPipeline");
     private static final String MODEL_FILE = "model.onnx";
     /** SD 3's text stream at diffusers' default {@code max_sequence_length}: 77 CLIP tokens and 256 T5 tokens. */
     private static final int SD3_TEXT_TOKENS = 77 + 256;
@@ -200,6 +201,14 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
         JsonNode sample = config(family == ModelFamily.SD3 ? "transformer" : "unet").path("sample_size");
         return sample.canConvertToInt() && sample.asInt() > 0 ? sample.asInt() * vaeScaleFactor()
                 : family.defaultImageSize();
+    }
+
+    /**
+     * The UNet's {@code in_channels}: 4 for text-to-image UNets, 9 for inpainting ones (latents, mask,
+     * masked-image latents).
+     */
+    public int unetInChannels() {
+        return config("unet").path("in_channels").asInt(4);
     }
 
     /**

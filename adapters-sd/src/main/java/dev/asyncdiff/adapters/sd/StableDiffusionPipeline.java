@@ -6,18 +6,23 @@ import dev.asyncdiff.api.DenoiseRequest;
 import dev.asyncdiff.api.GenerationListener;
 import dev.asyncdiff.api.GenerationPhase;
 import dev.asyncdiff.api.GenerationRequest;
+import dev.asyncdiff.api.Guidance;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.PhaseTimings;
+import dev.asyncdiff.api.RequestKind;
+import dev.asyncdiff.api.StepInputs;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.spi.PipelineContext;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -132,6 +137,7 @@ public final class StableDiffusionPipeline extends ContextPipeline {
         int latentWidth = width / factor;
         int channels = vae.latentChannels();
         int perImage = channels * latentHeight * latentWidth;
+        boolean inpaintingUnet = requireFits(channels);
 
         cancellation.throwIfCancelled();
         listener.onPhase(GenerationPhase.ENCODE_TEXT);
@@ -140,11 +146,23 @@ public final class StableDiffusionPipeline extends ContextPipeline {
                 guided, height, width)) {
             long textDone = System.nanoTime();
             StartingLatents origin;
+            Inpainting inpainting = null;
             if (init != null) {
                 cancellation.throwIfCancelled();
                 listener.onPhase(GenerationPhase.ENCODE_IMAGE);
-                origin = StartingLatents.fromImage(scheduler, vae.encode(init, width, height), request, batch, channels,
-                        latentHeight, latentWidth);
+                float[] encoded = vae.encode(init, width, height);
+                if (request.inpainting() && request.strength() >= 1.0) {
+                    // diffusers' inpainting at full strength starts from pure noise, over every timestep
+                    origin = StartingLatents.fromNoise(scheduler, request.steps(), request.seed(), batch, perImage);
+                    scheduler.setBeginIndex(0);
+                } else {
+                    origin = StartingLatents.fromImage(scheduler, encoded, request, batch, channels, latentHeight,
+                            latentWidth);
+                }
+                if (request.inpainting()) {
+                    inpainting = Inpainting.prepare(vae, init, request.mask(), encoded, width, height, batch,
+                            LatentNoise.batch(request.seed(), batch, perImage));
+                }
             } else {
                 origin = StartingLatents.fromNoise(scheduler, request.steps(), request.seed(), batch, perImage);
             }
@@ -159,10 +177,13 @@ public final class StableDiffusionPipeline extends ContextPipeline {
                         () -> model.denoiserInputShapes(latentHeight, latentWidth));
                 TimestepContract.check(loop.denoiserInputs(), timesteps,
                         request.scheduler() != null ? request.scheduler() : schedulerClass, model.modelFile("unet"));
+                NoiseScheduler stepping = inpainting != null && !inpaintingUnet
+                        ? inpainting.blending(scheduler, timesteps) : scheduler;
+                StepInputs stepInputs = inpaintingUnet ? inpainting.stepInputs() : null;
                 try (Tensor in = Tensor.ofFloats(latents, batch, channels, latentHeight, latentWidth);
-                     Tensor out = loop.denoise(new DenoiseRequest(scheduler, in, conditioning.asMap(), guidance,
-                             new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT), listener::onStep, cancellation,
-                             timesteps))) {
+                     Tensor out = loop.denoise(new DenoiseRequest(stepping, in, conditioning.asMap(),
+                             Guidance.of(guidance), stepInputs, new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT),
+                             listener::onStep, cancellation, timesteps))) {
                     denoised = out.toFloatArray();
                 }
             }
@@ -186,6 +207,33 @@ public final class StableDiffusionPipeline extends ContextPipeline {
         }
     }
 
+    /**
+     * Text-to-image, image-to-image and inpainting (by the blend) for a 4-channel UNet; inpainting alone for a
+     * 9-channel one.
+     */
+    @Override
+    public Set<RequestKind> requestKinds() {
+        return model.unetInChannels() == Inpainting.inpaintingChannels(vae.latentChannels())
+                ? EnumSet.of(RequestKind.INPAINTING)
+                : EnumSet.of(RequestKind.TEXT_TO_IMAGE, RequestKind.IMAGE_TO_IMAGE, RequestKind.INPAINTING);
+    }
+
+    /**
+     * Whether the UNet is an inpainting one.
+     *
+     * @throws IllegalArgumentException when the UNet's input channels fit neither kind of UNet
+     */
+    private boolean requireFits(int latentChannels) {
+        int unetChannels = model.unetInChannels();
+        boolean inpaintingUnet = unetChannels == Inpainting.inpaintingChannels(latentChannels);
+        if (!inpaintingUnet && unetChannels != latentChannels) {
+            throw new IllegalArgumentException("the UNet of " + model.directory() + " takes " + unetChannels
+                    + " input channels: neither the VAE's " + latentChannels + " latent channels nor an inpainting "
+                    + "UNet's " + Inpainting.inpaintingChannels(latentChannels));
+        }
+        return inpaintingUnet;
+    }
+
     private String parameters(GenerationRequest request, double guidance, int width, int height, long seed, int steps) {
         StringBuilder text = new StringBuilder(request.prompt());
         if (!request.negativePrompt().isEmpty()) {
@@ -197,6 +245,9 @@ public final class StableDiffusionPipeline extends ContextPipeline {
                 model.directory().getFileName(), model.family().id(), denoiser.description()));
         if (request.imageToImage()) {
             text.append(String.format(Locale.ROOT, ", Denoising strength: %s", request.strength()));
+        }
+        if (request.inpainting()) {
+            text.append(", Inpainting: masked");
         }
         return text.toString();
     }

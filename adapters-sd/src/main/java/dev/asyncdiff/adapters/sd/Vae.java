@@ -101,9 +101,18 @@ final class Vae implements AutoCloseable {
      * @throws MalformedModelException when the folder has no {@code vae_encoder/model.onnx}
      */
     float[] encode(BufferedImage image, int width, int height) {
+        return encode(Images.toTensorData(image, width, height), width, height);
+    }
+
+    /**
+     * Encodes one image {@code [3, height, width]} with values in [-1, 1] to scaled latents {@code [channels, h, w]}.
+     *
+     * @throws MalformedModelException when the folder has no {@code vae_encoder/model.onnx}
+     */
+    float[] encode(float[] chw, int width, int height) {
         InferenceSession session = encoder();
         String input = inputName(session, "sample");
-        try (Tensor in = Tensor.ofFloats(Images.toTensorData(image, width, height), 1, 3, height, width);
+        try (Tensor in = Tensor.ofFloats(chw, 1, 3, height, width);
              NamedTensors out = session.run(Map.of(input, in))) {
             Tensor latents;
             int channelsOut;
