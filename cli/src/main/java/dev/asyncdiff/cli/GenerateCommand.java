@@ -115,9 +115,14 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--image", paramLabel = "FILE", description = "Init image for image-to-image (PNG, JPEG, …).")
     Path image;
 
+    @Option(names = "--mask", paramLabel = "FILE",
+            description = "Inpainting mask for --image: white where the image is repainted, black where it is kept "
+                    + "(binarised at half brightness; resized to the image, with a warning, when its size differs).")
+    Path mask;
+
     @Option(names = "--strength", paramLabel = "S", defaultValue = "0.8",
-            description = "Image-to-image strength in [0, 1]: how much of the init image is replaced "
-                    + "(default: ${DEFAULT-VALUE}).")
+            description = "Image-to-image and inpainting strength in [0, 1]: how much of the init image is replaced; "
+                    + "inpainting at 1 starts from pure noise (default: ${DEFAULT-VALUE}).")
     double strength;
 
     @Option(names = "--out", paramLabel = "FILE.png", defaultValue = "out.png",
@@ -160,6 +165,7 @@ final class GenerateCommand implements Callable<Integer> {
         Engine engine = engine(providers);
         AsyncConfig asyncConfig = asyncConfig(config);
         BufferedImage initImage = image == null ? null : Images.read(image);
+        BufferedImage maskImage = mask == null ? null : Images.read(mask);
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path modelDir = model;
@@ -177,7 +183,7 @@ final class GenerateCommand implements Callable<Integer> {
             request.guidanceScale(guidance);
         }
         if (initImage != null) {
-            request.initImage(initImage, strength);
+            request.initImage(initImage, strength).mask(maskImage);
         }
         GenerationRequest generation = request.build();
         CountDownLatch finished = new CountDownLatch(1);
@@ -248,6 +254,9 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (!(strength >= 0 && strength <= 1)) {
             throw usage("--strength must be in [0, 1], was " + strength);
+        }
+        if (mask != null && image == null) {
+            throw usage("--mask needs --image: the mask says which part of that image to repaint");
         }
         if (guidance != null && !(guidance >= 0 && Double.isFinite(guidance))) {
             throw usage("--guidance must be a finite number >= 0, was " + guidance);

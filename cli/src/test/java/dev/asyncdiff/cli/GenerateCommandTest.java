@@ -135,6 +135,38 @@ class GenerateCommandTest {
     }
 
     @Test
+    void inpaintingWithAMaskOnAnInpaintingModelInSequentialAndAsync() {
+        Path inpaint = SyntheticModels.write(Family.SDXL_INPAINT, Scale.TINY, DType.FP32, 3, TokenizerKind.BPE,
+                shared.resolve("sdxl-inpaint")).directory();
+        Path input = dir.resolve("photo.png");
+        Path maskFile = dir.resolve("mask.png");
+        BufferedImage picture = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+        BufferedImage mask = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 64; x++) {
+                picture.setRGB(x, y, (x * 4) << 16 | (y * 4) << 8);
+                mask.setRGB(x, y, x < 32 ? 0xFFFFFF : 0);
+            }
+        }
+        Images.writePng(picture, input, java.util.Map.of());
+        Images.writePng(mask, maskFile, java.util.Map.of());
+        Path out = dir.resolve("inpainted.png");
+        CliRun run = CliRun.of("generate", "--model", inpaint.toString(), "--prompt", "a cat", "--image",
+                input.toString(), "--mask", maskFile.toString(), "--strength", "1", "--steps", "3", "--seed", "2",
+                "--devices", "cpu:0,cpu:1", "--model-n", "2", "--out", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("64x64").contains("async (model_n 2");
+        assertThat(Images.readPngText(out, "parameters")).contains("Inpainting: masked").contains("Family: sdxl");
+        assertUsage(CliRun.of("generate", "--model", inpaint.toString(), "--prompt", "x", "--mask",
+                maskFile.toString()), "--mask needs --image");
+        CliRun noMask = CliRun.of("generate", "--model", inpaint.toString(), "--prompt", "x", "--steps", "2",
+                "--out", dir.resolve("nomask.png").toString());
+        assertThat(noMask.exitCode()).isNotZero();
+        assertThat(noMask.err()).contains("serves [inpainting]").contains("--mask");
+        assertThat(dir.resolve("nomask.png")).doesNotExist();
+    }
+
+    @Test
     void stableDiffusion3FoldersGenerateThroughTheSameCommand() {
         Path sd3 = SyntheticModels.write(Family.SD3, Scale.TINY, DType.FP32, 3, TokenizerKind.BPE,
                 shared.resolve("sd3")).directory();

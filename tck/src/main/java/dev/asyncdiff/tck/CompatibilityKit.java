@@ -1,7 +1,6 @@
 package dev.asyncdiff.tck;
 
 import dev.asyncdiff.api.AsyncConfig;
-import dev.asyncdiff.api.GenerationRequest;
 import dev.asyncdiff.api.RequestKind;
 import dev.asyncdiff.spi.ModelAdapterProvider;
 import dev.asyncdiff.spi.ProviderCatalog;
@@ -39,9 +38,6 @@ public final class CompatibilityKit {
     public static final double DEFAULT_GUIDANCE = 5.0;
     /** The stochastic sampler the kit tries unless the subject names another (or none). */
     public static final String DEFAULT_STOCHASTIC_SAMPLER = "euler_a";
-    /** The plain text-to-image variant every adapter serves. */
-    static final Variant TEXT_TO_IMAGE = new Variant("text-to-image", RequestKind.TEXT_TO_IMAGE, 1, null,
-            Variant.all(MAX_N));
     /** The seed of the second sequential run, which gives the seed distance. */
     private static final long OTHER_SEED = KitRuns.SEED + 1000;
     /** The guidance identities hold up to rounding: this many split tolerances. */
@@ -182,9 +178,9 @@ public final class CompatibilityKit {
 
     private String splitExactness(Map<String, Object> figures) {
         Ask oneStep = new Ask(KitRuns.SEED, 1, subject.guidance(), KitRuns.PROMPT, null, false);
-        Run whole = runs.run(TEXT_TO_IMAGE, AsyncConfig.SEQUENTIAL, oneStep);
+        Run whole = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep);
         for (int n = 2; n <= MAX_N; n++) {
-            Run chained = runs.run(TEXT_TO_IMAGE, new AsyncConfig(n, 1, 1, false), oneStep);
+            Run chained = runs.run(runs.primary(), new AsyncConfig(n, 1, 1, false), oneStep);
             double error = Numerics.relativeL2(chained.latents(), whole.latents());
             figures.put("N=" + n + " relative L2 after one step", error);
             check(error <= subject.tolerances().splitRelativeL2(), String.format(Locale.ROOT,
@@ -198,16 +194,16 @@ public final class CompatibilityKit {
 
     private String degenerateSchedules(Map<String, Object> figures) {
         Ask usual = runs.usual();
-        Run sequential = runs.run(TEXT_TO_IMAGE, AsyncConfig.SEQUENTIAL, usual);
-        Run single = runs.run(TEXT_TO_IMAGE, AsyncConfig.of(1, 1, false), usual);
+        Run sequential = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, usual);
+        Run single = runs.run(runs.primary(), AsyncConfig.of(1, 1, false), usual);
         check(Arrays.equals(single.latents(), sequential.latents()),
                 "async with modelN = 1 differs from sequential: relative L2 "
                         + Numerics.relativeL2(single.latents(), sequential.latents()));
         int everyStep = everyStep(sequential);
         double bound = subject.tolerances().splitRelativeL2() * sequential.steps();
         for (int n = 2; n <= 3; n++) {
-            Run chained = runs.run(TEXT_TO_IMAGE, new AsyncConfig(n, 1, everyStep, false), usual);
-            Run strided = runs.run(TEXT_TO_IMAGE, new AsyncConfig(n, 2, everyStep, false), usual);
+            Run chained = runs.run(runs.primary(), new AsyncConfig(n, 1, everyStep, false), usual);
+            Run strided = runs.run(runs.primary(), new AsyncConfig(n, 2, everyStep, false), usual);
             check(Arrays.equals(strided.latents(), chained.latents()), "N=" + n
                     + ": with warm-up covering every step, stride 2 differs from stride 1: relative L2 "
                     + Numerics.relativeL2(strided.latents(), chained.latents()));
@@ -256,7 +252,7 @@ public final class CompatibilityKit {
                 figures.put(name + " known-bad distance", badDistance);
                 figures.put(name + " distance / known-bad distance", distance / badDistance);
                 curves.put(name + " async", perStep(async, sequential));
-                if (variant == TEXT_TO_IMAGE && schedule.n() == 2 && schedule.stride() == 1) {
+                if (variant.equals(runs.primary()) && schedule.n() == 2 && schedule.stride() == 1) {
                     curves.put(name + " known-bad", perStep(bad, sequential));
                 }
                 compared++;
@@ -318,10 +314,10 @@ public final class CompatibilityKit {
         String sampler = affineSampler(figures);
         double low = subject.guidance();
         double high = low + 2;
-        Run atLow = runs.run(TEXT_TO_IMAGE, AsyncConfig.SEQUENTIAL, oneStep(low, KitRuns.PROMPT, sampler));
-        Run atHigh = runs.run(TEXT_TO_IMAGE, AsyncConfig.SEQUENTIAL, oneStep(high, KitRuns.PROMPT, sampler));
-        Run conditional = runs.run(TEXT_TO_IMAGE, AsyncConfig.SEQUENTIAL, oneStep(1, KitRuns.PROMPT, sampler));
-        Run negative = runs.run(TEXT_TO_IMAGE, AsyncConfig.SEQUENTIAL, oneStep(1, KitRuns.NEGATIVE, sampler));
+        Run atLow = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep(low, KitRuns.PROMPT, sampler));
+        Run atHigh = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep(high, KitRuns.PROMPT, sampler));
+        Run conditional = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep(1, KitRuns.PROMPT, sampler));
+        Run negative = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep(1, KitRuns.NEGATIVE, sampler));
         double bound = GUIDANCE_ROUNDING * subject.tolerances().splitRelativeL2();
         double toConditional = Numerics.relativeL2(extrapolate(atLow, atHigh, low, high, 1), conditional.latents());
         double toNegative = Numerics.relativeL2(extrapolate(atLow, atHigh, low, high, 0), negative.latents());
@@ -342,7 +338,7 @@ public final class CompatibilityKit {
     /** The affine sampler if the adapter accepts it, else the model's own (whose first step is then assumed affine). */
     private String affineSampler(Map<String, Object> figures) {
         try {
-            runs.run(TEXT_TO_IMAGE, AsyncConfig.SEQUENTIAL, oneStep(1, KitRuns.PROMPT, AFFINE_SAMPLER));
+            runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep(1, KitRuns.PROMPT, AFFINE_SAMPLER));
             figures.put("sampler", AFFINE_SAMPLER);
             return AFFINE_SAMPLER;
         } catch (IllegalArgumentException e) {
@@ -371,7 +367,7 @@ public final class CompatibilityKit {
     private String cfgParallel(Map<String, Object> figures, List<String> failures) {
         Ask usual = runs.usual();
         for (AsyncConfig config : List.of(AsyncConfig.SEQUENTIAL, AsyncConfig.of(2, 1, false))) {
-            Run batched = runs.run(TEXT_TO_IMAGE, config, usual);
+            Run batched = runs.run(runs.primary(), config, usual);
             Run parallel;
             try (Opened opened = runs.open(DEVICES)) {
                 opened.pipeline.setAsyncConfig(config);
@@ -381,7 +377,7 @@ public final class CompatibilityKit {
                     figures.put("CFG-parallel", "not offered: " + e.getMessage());
                     return "the pipeline does not offer CFG-parallel";
                 }
-                parallel = opened.run(TEXT_TO_IMAGE, usual);
+                parallel = opened.run(runs.primary(), usual);
             }
             double distance = Numerics.relativeL2(parallel.latents(), batched.latents());
             double bound = subject.tolerances().splitRelativeL2() * batched.steps();
@@ -426,7 +422,7 @@ public final class CompatibilityKit {
     private String determinism(Map<String, Object> figures) {
         List<AsyncConfig> configs = List.of(AsyncConfig.SEQUENTIAL, AsyncConfig.of(2, 1, false),
                 AsyncConfig.of(2, 2, false), AsyncConfig.of(3, 1, true));
-        List<Variant> tried = new ArrayList<>(List.of(TEXT_TO_IMAGE));
+        List<Variant> tried = new ArrayList<>(List.of(runs.primary()));
         variants(figures).stream().filter(v -> v.sampler() != null).forEach(tried::add);
         try (Opened opened = runs.open(DEVICES)) {
             for (Variant variant : tried) {
@@ -517,22 +513,27 @@ public final class CompatibilityKit {
                     + " components failed with a message that does not say how many were asked for: " + tooManyParts);
             figures.put("more components than units", tooManyParts);
         }
+        Variant primary = runs.primary();
+        Ask oneStep = new Ask(KitRuns.SEED, 1, subject.guidance(), KitRuns.PROMPT, null, false);
         try (Opened opened = runs.open(1)) {
             int odd = (subject.size() > 0 ? subject.size() : 64) + 3;
-            String size = expectIllegalArgument(() -> opened.pipeline.run(GenerationRequest.builder(KitRuns.PROMPT)
-                    .steps(1).size(odd, odd).build()).close());
+            String size = expectIllegalArgument(() -> opened.pipeline.run(runs.builder(primary, oneStep)
+                    .size(odd, odd).build()).close());
             check(size.contains(Integer.toString(odd)), "a " + odd + "x" + odd + " image failed with a message that does "
                     + "not name the size: " + size);
             figures.put("odd size", size);
             String unknown = "no-such-sampler";
-            String sampler = expectIllegalArgument(() -> opened.pipeline.run(GenerationRequest.builder(KitRuns.PROMPT)
-                    .steps(1).size(subject.size(), subject.size()).scheduler(unknown).build()).close());
+            String sampler = expectIllegalArgument(() -> opened.pipeline.run(runs.builder(primary, oneStep)
+                    .scheduler(unknown).build()).close());
             check(sampler.contains(unknown), "an unknown sampler failed with a message that does not name it: " + sampler);
             figures.put("unknown sampler", sampler);
-            if (!opened.pipeline.requestKinds().contains(RequestKind.IMAGE_TO_IMAGE)) {
-                String image = expectIllegalArgument(() -> opened.pipeline.run(GenerationRequest.builder(KitRuns.PROMPT)
-                        .steps(1).initImage(KitRuns.initImage(64, 64), 0.5).build()).close());
-                figures.put("image-to-image, not served", image);
+            for (RequestKind kind : RequestKind.values()) {
+                if (!runs.kinds().contains(kind)) {
+                    Variant other = new Variant(kind.id(), kind, 1, null, List.of());
+                    String refused = expectIllegalArgument(() -> opened.pipeline.run(runs.builder(other, oneStep)
+                            .build()).close());
+                    figures.put(kind.id() + ", not served", refused);
+                }
             }
         }
         return "too few devices, too many components, an odd size, an unknown sampler"
@@ -546,19 +547,18 @@ public final class CompatibilityKit {
     private List<Variant> variants(Map<String, Object> figures) {
         if (variants == null) {
             List<Schedule> few = List.of(new Schedule(2, 1), new Schedule(2, 2), new Schedule(3, 1));
-            Set<RequestKind> kinds;
-            try (Opened opened = runs.open(1)) {
-                kinds = opened.pipeline.requestKinds();
+            Set<RequestKind> kinds = runs.kinds();
+            Variant primary = runs.primary();
+            List<Variant> list = new ArrayList<>(List.of(primary));
+            for (RequestKind kind : RequestKind.values()) {
+                if (kinds.contains(kind) && kind != primary.kind()) {
+                    list.add(new Variant(kind.id(), kind, 1, null, few));
+                }
             }
-            List<Variant> list = new ArrayList<>(List.of(TEXT_TO_IMAGE));
-            if (kinds.contains(RequestKind.IMAGE_TO_IMAGE)) {
-                list.add(new Variant("image-to-image", RequestKind.IMAGE_TO_IMAGE, 1, null, few));
-            }
-            list.add(new Variant("batch-2", RequestKind.TEXT_TO_IMAGE, 2, null, few.subList(0, 2)));
+            list.add(new Variant("batch-2", primary.kind(), 2, null, few.subList(0, 2)));
             String stochastic = subject.stochasticSampler();
             if (stochastic != null) {
-                Variant withSampler = new Variant(stochastic, RequestKind.TEXT_TO_IMAGE, 1, stochastic,
-                        few.subList(0, 2));
+                Variant withSampler = new Variant(stochastic, primary.kind(), 1, stochastic, few.subList(0, 2));
                 try {
                     runs.run(withSampler, AsyncConfig.SEQUENTIAL, runs.usual());
                     list.add(withSampler);

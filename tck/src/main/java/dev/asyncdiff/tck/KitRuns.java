@@ -16,9 +16,11 @@ import dev.asyncdiff.spi.ProviderCatalog;
 import dev.asyncdiff.spi.RuntimeConfig;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * How the kit opens the adapter's pipeline on logical CPU devices through a {@link TrackingBackend}, and the
@@ -35,6 +37,7 @@ final class KitRuns {
     private final ProviderCatalog catalog;
     private final Map<String, Run> cache = new HashMap<>();
     private int[] imageSize;
+    private Set<RequestKind> kinds;
 
     /**
      * One generation's output.
@@ -67,6 +70,29 @@ final class KitRuns {
         this.subject = subject;
         this.adapter = adapter;
         this.catalog = catalog;
+    }
+
+    /** The request kinds the adapter's pipeline serves, asked once. */
+    Set<RequestKind> kinds() {
+        if (kinds == null) {
+            try (Opened opened = open(1)) {
+                kinds = Set.copyOf(opened.pipeline.requestKinds());
+            }
+            if (kinds.isEmpty()) {
+                throw new IllegalArgumentException("the adapter's pipeline serves no request kind");
+            }
+        }
+        return kinds;
+    }
+
+    /**
+     * The variant every schedule and most checks run: text-to-image where the pipeline serves it, else the
+     * first kind it serves (an inpainting model serves inpainting alone).
+     */
+    Variant primary() {
+        RequestKind kind = kinds().contains(RequestKind.TEXT_TO_IMAGE) ? RequestKind.TEXT_TO_IMAGE
+                : Arrays.stream(RequestKind.values()).filter(kinds()::contains).findFirst().orElseThrow();
+        return new Variant(kind.id(), kind, 1, null, Variant.all(CompatibilityKit.MAX_N));
     }
 
     /** The kit's usual generation: its seed, the subject's steps and guidance, the kit's prompt. */
@@ -111,15 +137,23 @@ final class KitRuns {
 
     /** The request {@code ask} makes of {@code variant}, reporting each step's latents to {@code listener}. */
     GenerationRequest request(Variant variant, Ask ask, GenerationListener listener) {
+        return builder(variant, ask).listener(listener).build();
+    }
+
+    /** A builder of the request {@code ask} makes of {@code variant}, for a check to change. */
+    GenerationRequest.Builder builder(Variant variant, Ask ask) {
         GenerationRequest.Builder builder = GenerationRequest.builder(ask.prompt()).negativePrompt(NEGATIVE)
                 .steps(ask.steps()).guidanceScale(ask.guidance()).seed(ask.seed()).size(subject.size(), subject.size())
-                .numImages(variant.images()).scheduler(ask.sampler() != null ? ask.sampler() : variant.sampler())
-                .listener(listener);
-        if (variant.kind() == RequestKind.IMAGE_TO_IMAGE) {
+                .numImages(variant.images()).scheduler(ask.sampler() != null ? ask.sampler() : variant.sampler());
+        if (variant.kind() != RequestKind.TEXT_TO_IMAGE) {
             int[] size = imageSize();
-            builder.initImage(initImage(size[0], size[1]), STRENGTH);
+            // one-step generations (split exactness, guidance) run at full strength, so that their step runs
+            builder.initImage(initImage(size[0], size[1]), ask.steps() == 1 ? 1.0 : STRENGTH);
+            if (variant.kind() == RequestKind.INPAINTING) {
+                builder.mask(mask(size[0], size[1]));
+            }
         }
-        return builder.build();
+        return builder;
     }
 
     /** The width and height the model generates at: the subject's, or the model's default as a first run shows. */
@@ -127,9 +161,12 @@ final class KitRuns {
         if (imageSize == null) {
             if (subject.size() > 0) {
                 imageSize = new int[] {subject.size(), subject.size()};
-            } else {
-                long[] shape = run(CompatibilityKit.TEXT_TO_IMAGE, AsyncConfig.SEQUENTIAL, usual()).pixelShape();
+            } else if (kinds().contains(RequestKind.TEXT_TO_IMAGE)) {
+                long[] shape = run(primary(), AsyncConfig.SEQUENTIAL, usual()).pixelShape();
                 imageSize = new int[] {(int) shape[3], (int) shape[2]};
+            } else {
+                throw new IllegalArgumentException("the adapter serves no text-to-image generation to learn the "
+                        + "model's default size from: give the kit an image size");
             }
         }
         return imageSize;
@@ -152,6 +189,20 @@ final class KitRuns {
         return image;
     }
 
+    /** White (repainted) over the left half and a disc on the right, black (kept) elsewhere. */
+    static BufferedImage mask(int width, int height) {
+        BufferedImage mask = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                double dx = x - 3 * width / 4.0;
+                double dy = y - height / 2.0;
+                boolean repaint = x < width / 2 || dx * dx + dy * dy < width * height / 64.0;
+                mask.setRGB(x, y, repaint ? 0xFFFFFF : 0);
+            }
+        }
+        return mask;
+    }
+
     /** A pipeline on its tracking backend; closing closes both. */
     final class Opened implements AutoCloseable {
         final TrackingBackend backend;
@@ -165,7 +216,7 @@ final class KitRuns {
         /** The usual text-to-image generation at {@code steps} steps. */
         Run run(int steps) {
             Ask usual = usual();
-            return run(CompatibilityKit.TEXT_TO_IMAGE, new Ask(usual.seed(), steps, usual.guidance(), usual.prompt(),
+            return run(primary(), new Ask(usual.seed(), steps, usual.guidance(), usual.prompt(),
                     null, false));
         }
 

@@ -5,7 +5,10 @@ import dev.asyncdiff.synthetic.Family;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Nested;
 
-/** The kit against our own {@code sd} adapter, on synthetic tiny SD 1.5 (fp32 and fp16), 2.1, XL and 3 folders. */
+/**
+ * The kit against our own {@code sd} adapter, on synthetic tiny SD 1.5 (fp32 and fp16), 2.1, XL and 3 folders,
+ * and the SD 1.5 and XL inpainting ones (9-channel UNets, which serve inpainting alone).
+ */
 class StableDiffusionCompatibilityTest {
     /** The {@code sd} adapter on one synthetic family. */
     abstract static class SdFamily extends AdapterVerification {
@@ -58,6 +61,22 @@ class StableDiffusionCompatibilityTest {
         @Override
         protected Path modelFolder() {
             return SyntheticModelFolders.tiny(Family.SD3);
+        }
+    }
+
+    @Nested
+    class Sd15Inpaint extends SdFamily {
+        @Override
+        protected Path modelFolder() {
+            return SyntheticModelFolders.tiny(Family.SD15_INPAINT);
+        }
+    }
+
+    @Nested
+    class SdxlInpaint extends SdFamily {
+        @Override
+        protected Path modelFolder() {
+            return SyntheticModelFolders.tiny(Family.SDXL_INPAINT);
         }
     }
 }
