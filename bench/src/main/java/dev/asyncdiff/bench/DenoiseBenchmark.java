@@ -6,11 +6,13 @@ import dev.asyncdiff.adapters.sd.ModelFolder;
 import dev.asyncdiff.api.ComponentFile;
 import dev.asyncdiff.api.DenoiseRequest;
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.Guidance;
 import dev.asyncdiff.api.InferenceSession;
 import dev.asyncdiff.api.ModelNotFoundException;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.ParallelStrategy;
+import dev.asyncdiff.api.StepInputs;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorSpec;
 import dev.asyncdiff.backend.onnx.OnnxBackendProvider;
@@ -62,6 +64,8 @@ public final class DenoiseBenchmark {
     private final String schedulerJson;
     private final int latentHeight;
     private final int latentWidth;
+    /** The UNet's {@code out_channels} from its config, 0 when it does not say. */
+    private final int outChannels;
     private final GraphSplitter splitter = new GraphSplitter();
     private UnitCosts measured;
 
@@ -136,8 +140,10 @@ public final class DenoiseBenchmark {
         }
         try {
             this.schedulerJson = Files.readString(schedulerConfig);
-            JsonNode sampleSize = new ObjectMapper().readTree(unet.resolveSibling("config.json").toFile()).get("sample_size");
+            JsonNode config = new ObjectMapper().readTree(unet.resolveSibling("config.json").toFile());
+            JsonNode sampleSize = config.get("sample_size");
             this.latentHeight = latentSize > 0 ? latentSize : sampleSize == null ? 64 : sampleSize.asInt(64);
+            this.outChannels = config.path("out_channels").asInt(0);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the configs of " + modelDir + ": " + e.getMessage(), e);
         }
@@ -321,8 +327,8 @@ public final class DenoiseBenchmark {
 
     private void denoise(ParallelStrategy strategy, int steps) {
         try (Inputs inputs = new Inputs(steps)) {
-            strategy.denoise(new DenoiseRequest(inputs.scheduler, inputs.latents, inputs.conditioning, GUIDANCE,
-                    new SplittableRandom(1), null, null)).close();
+            strategy.denoise(new DenoiseRequest(inputs.scheduler, inputs.latents, inputs.conditioning,
+                    Guidance.of(GUIDANCE), inputs.stepInputs(), new SplittableRandom(1), null, null, null)).close();
         }
     }
 
@@ -340,7 +346,8 @@ public final class DenoiseBenchmark {
             for (int k = 0; k < timesteps.length; k++) {
                 double t = timesteps[k];
                 try (Tensor scaled = inputs.scheduler.scaleModelInput(latents, t);
-                     Tensor doubled = LatentOps.doubleBatch(scaled);
+                     Tensor input = inputs.modelInput(scaled);
+                     Tensor doubled = LatentOps.doubleBatch(input);
                      Tensor timestep = Tensor.scalar((float) t)) {
                     List<NamedTensors> produced = new ArrayList<>();
                     Map<String, Tensor> current = new HashMap<>();
@@ -402,11 +409,12 @@ public final class DenoiseBenchmark {
             Tensor latents = inputs.latents.to(inputs.latents.dtype());
             for (double t : inputs.scheduler.timesteps()) {
                 try (Tensor scaled = inputs.scheduler.scaleModelInput(latents, t);
+                     Tensor input = inputs.modelInput(scaled);
                      Tensor timestep = Tensor.scalar((float) t)) {
                     List<Future<NamedTensors>> running = new ArrayList<>();
                     for (int half = 0; half < 2; half++) {
                         InferenceSession session = sessions.get(half);
-                        Map<String, Tensor> feed = feed(session, scaled, timestep, halves.get(half), Map.of());
+                        Map<String, Tensor> feed = feed(session, input, timestep, halves.get(half), Map.of());
                         running.add(threads.submit(() -> session.run(feed)));
                     }
                     List<NamedTensors> produced = new ArrayList<>();
@@ -456,11 +464,16 @@ public final class DenoiseBenchmark {
         }
     }
 
-    /** Seeded noise, random text conditioning for every other UNet input, and a fresh scheduler. */
+    /**
+     * Seeded noise, random text conditioning for every other UNet input, and a fresh scheduler. A UNet that
+     * takes more channels than it predicts (inpainting: 9 in, 4 out) gets the extra ones (random stand-ins for
+     * the mask and the masked image's latents) concatenated to the latents every step, as its pipeline does.
+     */
     private final class Inputs implements AutoCloseable {
         final NoiseScheduler scheduler = Samplers.fromConfig(schedulerJson);
         final SplittableRandom rng = new SplittableRandom(7);
         final Tensor latents;
+        final Tensor extraChannels;
         final Map<String, Tensor> conditioning = new LinkedHashMap<>();
 
         Inputs(int steps) {
@@ -468,7 +481,10 @@ public final class DenoiseBenchmark {
             long channels = unetInputs().stream().filter(spec -> isLatent(spec.name()))
                     .mapToLong(spec -> inputShapes.containsKey(spec.name()) ? inputShapes.get(spec.name())[1]
                             : spec.shape()[1]).filter(c -> c > 0).findFirst().orElse(4);
-            latents = gaussian(rng, scheduler.initNoiseSigma(), 1, channels, latentHeight, latentWidth);
+            long predicted = outChannels > 0 && outChannels < channels ? outChannels : channels;
+            latents = gaussian(rng, scheduler.initNoiseSigma(), 1, predicted, latentHeight, latentWidth);
+            extraChannels = predicted < channels ? gaussian(rng, 1, 1, channels - predicted, latentHeight, latentWidth)
+                    : null;
             for (TensorSpec spec : unetInputs()) {
                 if (!isLatent(spec.name()) && !spec.name().equals("timestep")) {
                     long[] known = inputShapes.get(spec.name());
@@ -481,9 +497,37 @@ public final class DenoiseBenchmark {
             }
         }
 
+        /** The UNet's latent input for {@code scaled}: a copy, with the extra channels where the UNet takes them. */
+        Tensor modelInput(Tensor scaled) {
+            if (extraChannels == null) {
+                return scaled.to(scaled.dtype());
+            }
+            long[] shape = scaled.shape();
+            int plane = (int) (shape[2] * shape[3]);
+            int own = (int) shape[1] * plane;
+            int extra = (int) extraChannels.elementCount();
+            float[] values = scaled.toFloatArray();
+            float[] appended = extraChannels.toFloatArray();
+            float[] out = new float[(int) shape[0] * (own + extra)];
+            for (int image = 0; image < shape[0]; image++) {
+                System.arraycopy(values, image * own, out, image * (own + extra), own);
+                System.arraycopy(appended, 0, out, image * (own + extra) + own, extra);
+            }
+            return Tensor.ofFloats(out, shape[0], shape[1] + extraChannels.dim(1), shape[2], shape[3]);
+        }
+
+        /** The engine's per-step hook doing {@link #modelInput}, or null when the UNet takes the latents alone. */
+        StepInputs stepInputs() {
+            return extraChannels == null ? null
+                    : (step, scaled) -> new NamedTensors().put(StepInputs.SAMPLE, modelInput(scaled));
+        }
+
         @Override
         public void close() {
             latents.close();
+            if (extraChannels != null) {
+                extraChannels.close();
+            }
             conditioning.values().forEach(Tensor::close);
         }
     }
