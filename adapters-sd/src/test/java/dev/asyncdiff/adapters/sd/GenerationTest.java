@@ -67,7 +67,7 @@ class GenerationTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // Sd3PipelineTest
+    @EnumSource(value = Family.class, names = {"SD15", "SD21", "SDXL"}) // SD 3: Sd3PipelineTest; inpainting: InpaintingTest
     void textToImageMakesImagesOfTheRequestedSize(Family family) {
         List<StepProgress> steps = new ArrayList<>();
         try (StableDiffusionPipeline pipeline = open(family)) {
@@ -114,7 +114,7 @@ class GenerationTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // Sd3PipelineTest
+    @EnumSource(value = Family.class, names = {"SD15", "SD21", "SDXL"}) // SD 3: Sd3PipelineTest; inpainting: InpaintingTest
     void cfgParallelMakesTheSameImageAsGuidanceInOneBatch(Family family) {
         try (StableDiffusionPipeline pipeline = open(family)) {
             GenerationRequest request = GenerationRequest.builder("a red boat").negativePrompt("fog").steps(4)
@@ -130,7 +130,7 @@ class GenerationTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // Sd3PipelineTest
+    @EnumSource(value = Family.class, names = {"SD15", "SD21", "SDXL"}) // SD 3: Sd3PipelineTest; inpainting: InpaintingTest
     void asyncOnTwoDevicesCompletesAndStaysCloseToSequential(Family family) {
         try (StableDiffusionPipeline pipeline = open(family)) {
             GenerationRequest request = GenerationRequest.builder("a red boat").steps(8).size(64, 64).seed(3).build();
@@ -156,7 +156,7 @@ class GenerationTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // Sd3PipelineTest
+    @EnumSource(value = Family.class, names = {"SD15", "SD21", "SDXL"}) // SD 3: Sd3PipelineTest; inpainting: InpaintingTest
     void imageToImageRunsTheStrengthTailAndMovesAwayFromTheRoundTrip(Family family) {
         BufferedImage input = PipelineBasicsTest.gradient(64, 64);
         try (StableDiffusionPipeline pipeline = open(family)) {

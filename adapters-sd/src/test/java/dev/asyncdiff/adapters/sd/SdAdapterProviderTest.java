@@ -25,7 +25,7 @@ class SdAdapterProviderTest {
                 Path folder = TestModels.tiny(family);
                 assertThat(sd.supports(folder)).isTrue();
                 try (DiffusionPipeline pipeline = sd.open(folder, TestContexts.on(backend))) {
-                    assertThat(pipeline.family()).isEqualTo(family.cliName());
+                    assertThat(pipeline.family()).isEqualTo(family.base().cliName());
                     assertThat(pipeline.asyncConfig()).isEqualTo(AsyncConfig.SEQUENTIAL);
                 }
             }
