@@ -22,17 +22,22 @@ import java.awt.image.BufferedImage;
  *                       inpainting at 1 starts from pure noise, as diffusers
  * @param mask           inpainting: white (luma &ge; 0.5) where the init image is repainted, black where it is
  *                       kept; resized to the image when its size differs; or null
+ * @param noiseLevel     upscaling: the noise the low-resolution init image is given before the upscaler conditions
+ *                       on it (the x4 upscaler's {@code noise_level}, default {@value #DEFAULT_NOISE_LEVEL}); null
+ *                       for every other kind
  * @param listener       told about phases and steps
  * @param cancellation   cancels the generation within one step
  */
 public record GenerationRequest(String prompt, String negativePrompt, int steps, Double guidanceScale, long seed,
                                 int width, int height, int numImages, String scheduler, BufferedImage initImage,
-                                double strength, BufferedImage mask, GenerationListener listener,
+                                double strength, BufferedImage mask, Integer noiseLevel, GenerationListener listener,
                                 CancellationToken cancellation) {
     /** Default number of denoising steps. */
     public static final int DEFAULT_STEPS = 25;
     /** Default image-to-image strength, as diffusers. */
     public static final double DEFAULT_STRENGTH = 0.8;
+    /** Default upscaling noise level, as diffusers' {@code StableDiffusionUpscalePipeline}. */
+    public static final int DEFAULT_NOISE_LEVEL = 20;
 
     /**
      * Validates the parts.
@@ -63,6 +68,10 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         if (mask != null && initImage == null) {
             throw new IllegalArgumentException("an inpainting mask needs an init image to paint into");
         }
+        if (noiseLevel != null && (initImage == null || mask != null || noiseLevel < 0)) {
+            throw new IllegalArgumentException(noiseLevel < 0 ? "the noise level must be >= 0, was " + noiseLevel
+                    : "upscaling takes a low-resolution image and no mask");
+        }
         listener = listener == null ? GenerationListener.NONE : listener;
         cancellation = cancellation == null ? CancellationToken.none() : cancellation;
     }
@@ -77,6 +86,11 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         return initImage != null;
     }
 
+    /** Whether this is an upscaling generation (a low-resolution image and a noise level). */
+    public boolean upscaling() {
+        return noiseLevel != null;
+    }
+
     /** Whether this is an inpainting generation (an init image and a mask). */
     public boolean inpainting() {
         return mask != null;
@@ -84,8 +98,8 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
 
     /** The kind of generation this is. */
     public RequestKind kind() {
-        return inpainting() ? RequestKind.INPAINTING : imageToImage() ? RequestKind.IMAGE_TO_IMAGE
-                : RequestKind.TEXT_TO_IMAGE;
+        return inpainting() ? RequestKind.INPAINTING : upscaling() ? RequestKind.UPSCALING
+                : imageToImage() ? RequestKind.IMAGE_TO_IMAGE : RequestKind.TEXT_TO_IMAGE;
     }
 
     /** Builds a {@link GenerationRequest}. Not thread-safe. */
@@ -102,6 +116,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         private BufferedImage initImage;
         private double strength = DEFAULT_STRENGTH;
         private BufferedImage mask;
+        private Integer noiseLevel;
         private GenerationListener listener = GenerationListener.NONE;
         private CancellationToken cancellation = CancellationToken.none();
 
@@ -167,6 +182,17 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
             return this;
         }
 
+        /**
+         * Upscaling: the low-resolution {@code image} to upscale, given {@code level} noise first (the x4
+         * upscaler's {@code noise_level}, {@value GenerationRequest#DEFAULT_NOISE_LEVEL} by default); the
+         * output is the model's factor (4) times its size.
+         */
+        public Builder upscale(BufferedImage image, int level) {
+            this.initImage = image;
+            this.noiseLevel = level;
+            return this;
+        }
+
         /** Told about phases and steps. */
         public Builder listener(GenerationListener value) {
             this.listener = value;
@@ -186,7 +212,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
          */
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, steps, guidanceScale, seed, width, height, numImages,
-                    scheduler, initImage, strength, mask, listener, cancellation);
+                    scheduler, initImage, strength, mask, noiseLevel, listener, cancellation);
         }
     }
 }

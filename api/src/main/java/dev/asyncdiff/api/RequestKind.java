@@ -9,7 +9,9 @@ public enum RequestKind {
     /** From a noised init image ({@link GenerationRequest#initImage()}, {@link GenerationRequest#strength()}). */
     IMAGE_TO_IMAGE,
     /** A noised init image repainted where a mask is white ({@link GenerationRequest#mask()}). */
-    INPAINTING;
+    INPAINTING,
+    /** A low-resolution image made larger ({@link GenerationRequest.Builder#upscale}). */
+    UPSCALING;
 
     /** The stable name, e.g. {@code text-to-image}. */
     public String id() {

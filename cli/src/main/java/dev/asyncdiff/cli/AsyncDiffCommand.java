@@ -24,6 +24,7 @@ import picocli.CommandLine.Spec;
             // One line per subcommand; keep the list sorted by command name.
             BenchCommand.class,
             GenerateCommand.class,
+            UpscaleCommand.class,
             CommandLine.HelpCommand.class,
             ProvidersCommand.class,
             SplitCommand.class,

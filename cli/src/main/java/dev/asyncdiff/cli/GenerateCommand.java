@@ -54,7 +54,7 @@ import picocli.CommandLine.Spec;
             "The denoiser runs sequentially or with AsyncDiff across devices.",
             "Without --model a synthetic tiny SD 2.1 with random weights makes a smoke run."
         })
-final class GenerateCommand implements Callable<Integer> {
+class GenerateCommand implements Callable<Integer> {
     /** Exit code after Ctrl-C or another cancellation. */
     static final int CANCELLED = 130;
     private static final long SHUTDOWN_WAIT_SECONDS = 30;
@@ -170,7 +170,7 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Path modelDir = model;
         if (modelDir == null) {
-            modelDir = CachedModels.ensure(Family.SD21, Scale.TINY, err);
+            modelDir = CachedModels.ensure(defaultFamily(), Scale.TINY, err);
         }
         long firstSeed = seed != null ? seed : ThreadLocalRandom.current().nextLong(0, 1L << 32);
         CancellationToken cancellation = new CancellationToken();
@@ -182,9 +182,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (guidance != null) {
             request.guidanceScale(guidance);
         }
-        if (initImage != null) {
-            request.initImage(initImage, strength).mask(maskImage);
-        }
+        startFrom(request, initImage, maskImage);
         GenerationRequest generation = request.build();
         CountDownLatch finished = new CountDownLatch(1);
         Thread onInterrupt = new Thread(() -> {
@@ -197,6 +195,7 @@ final class GenerateCommand implements Callable<Integer> {
         }, "asyncdiff-cancel");
         Runtime.getRuntime().addShutdownHook(onInterrupt);
         try (DiffusionPipeline pipeline = engine.open(modelDir)) {
+            configure(pipeline);
             pipeline.setCfgParallel(cfgParallel);
             pipeline.setAsyncConfig(asyncConfig);
             GenerationResult result = pipeline.generate(generation);
@@ -235,7 +234,23 @@ final class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    private void validateFlags() {
+    /** The synthetic family made (once, into the cache) when no {@code --model} is given. */
+    Family defaultFamily() {
+        return Family.SD21;
+    }
+
+    /** What the generation starts from: noise, or the init image (image-to-image, inpainting with a mask). */
+    void startFrom(GenerationRequest.Builder request, BufferedImage initImage, BufferedImage maskImage) {
+        if (initImage != null) {
+            request.initImage(initImage, strength).mask(maskImage);
+        }
+    }
+
+    /** Settings of the opened pipeline beyond the strategy; none by default. */
+    void configure(DiffusionPipeline pipeline) {
+    }
+
+    void validateFlags() {
         if ((prompt == null) == (promptFile == null)) {
             throw usage(prompt == null ? "a prompt is required: --prompt TEXT or --prompt-file FILE"
                     : "--prompt and --prompt-file cannot both be given");
@@ -451,7 +466,7 @@ final class GenerateCommand implements Callable<Integer> {
         return files;
     }
 
-    private ParameterException usage(String message) {
+    ParameterException usage(String message) {
         return new ParameterException(spec.commandLine(), message);
     }
 }

@@ -167,6 +167,37 @@ class GenerateCommandTest {
     }
 
     @Test
+    void upscaleMakesAnImageFourTimesLargerInTiles() {
+        Path x4 = SyntheticModels.write(Family.X4_UPSCALER, Scale.TINY, DType.FP32, 3, TokenizerKind.BPE,
+                shared.resolve("x4")).directory();
+        Path input = dir.resolve("small.png");
+        BufferedImage picture = new BufferedImage(48, 48, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 48; y++) {
+            for (int x = 0; x < 48; x++) {
+                picture.setRGB(x, y, (x * 5) << 16 | (y * 5) << 8 | 90);
+            }
+        }
+        Images.writePng(picture, input, java.util.Map.of());
+        Path out = dir.resolve("large.png");
+        CliRun run = CliRun.of("upscale", "--model", x4.toString(), "--prompt", "a white cat", "--image",
+                input.toString(), "--steps", "3", "--seed", "4", "--noise-level", "30", "--tile-size", "32",
+                "--devices", "cpu:0,cpu:1", "--model-n", "2", "--out", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("x4-upscaler 1 image(s) 192x192").contains("async (model_n 2");
+        BufferedImage large = Images.read(out);
+        assertThat(large.getWidth()).isEqualTo(192);
+        assertThat(Images.readPngText(out, "parameters")).contains("Noise level: 30").contains("Tiles: 4");
+        assertUsage(CliRun.of("upscale", "--model", x4.toString(), "--prompt", "x"), "--image");
+        assertUsage(CliRun.of("upscale", "--model", sd15.toString(), "--prompt", "x", "--image", input.toString(),
+                "--steps", "2"), "not an x4 upscaler");
+        CliRun tooNoisy = CliRun.of("upscale", "--model", x4.toString(), "--prompt", "x", "--image", input.toString(),
+                "--noise-level", "400", "--out", dir.resolve("noisy.png").toString());
+        assertThat(tooNoisy.exitCode()).isNotZero();
+        assertThat(tooNoisy.err()).contains("max_noise_level 350");
+        assertThat(dir.resolve("noisy.png")).doesNotExist();
+    }
+
+    @Test
     void stableDiffusion3FoldersGenerateThroughTheSameCommand() {
         Path sd3 = SyntheticModels.write(Family.SD3, Scale.TINY, DType.FP32, 3, TokenizerKind.BPE,
                 shared.resolve("sd3")).directory();

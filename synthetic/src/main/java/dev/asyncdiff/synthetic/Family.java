@@ -19,10 +19,18 @@ public enum Family {
     /** Stable Diffusion 1.5 inpainting: SD 1.5 with a 9-channel UNet (latents, mask, masked-image latents). */
     SD15_INPAINT("sd15-inpaint"),
     /** SDXL 1.0 inpainting 0.1: SDXL with a 9-channel UNet (latents, mask, masked-image latents). */
-    SDXL_INPAINT("sdxl-inpaint");
+    SDXL_INPAINT("sdxl-inpaint"),
+    /**
+     * Stable Diffusion x4 upscaler: SD 2.1's OpenCLIP text encoder, a 7-channel UNet (latents and the
+     * noised low-resolution image) whose {@code class_embedding} takes the noise level, cross-attention
+     * only in the outer attention levels, and a 3-level VAE decoder (4x per side); no VAE encoder.
+     */
+    X4_UPSCALER("x4-upscaler");
 
     /** The UNet input channels of an inpainting model: 4 latent, 1 mask, 4 masked-image latent. */
     public static final int INPAINT_CHANNELS = 9;
+    /** The UNet input channels of the x4 upscaler: 4 latent, 3 of the noised low-resolution image. */
+    public static final int UPSCALE_CHANNELS = 7;
 
     private final String cliName;
 
@@ -35,7 +43,7 @@ public enum Family {
         return cliName;
     }
 
-    /** The family this one derives from: itself, or the base model of an inpainting family. */
+    /** The family this one derives from: itself (the x4 upscaler too), or the base model of an inpainting family. */
     public Family base() {
         return switch (this) {
             case SD15_INPAINT -> SD15;
@@ -47,6 +55,14 @@ public enum Family {
     /** Whether the UNet takes the mask and the masked image's latents besides the latents. */
     public boolean inpainting() {
         return base() != this;
+    }
+
+    /**
+     * Whether the pipeline upscales an image: the UNet takes the low-resolution image besides the
+     * latents and its noise level as {@code class_labels}, and the folder has no VAE encoder.
+     */
+    public boolean upscaler() {
+        return this == X4_UPSCALER;
     }
 
     /** Whether the denoiser is a transformer ({@code transformer/}) rather than a UNet ({@code unet/}). */

@@ -10,14 +10,15 @@ import java.util.Objects;
  * real hyper-parameters; {@code TINY} and {@code SMALL} shrink widths and depths but keep every
  * block type and the family's structure (levels, attention placement, per-block transformer depth,
  * projections, SDXL's add_embedding; SD 3's three text encoders and joint blocks, with the text
- * widths in SD 3's proportions 768 : 1280 : 4096).
+ * widths in SD 3's proportions 768 : 1280 : 4096; the x4 upscaler's class embedding, cross-attention-only
+ * levels and 3-level VAE).
  *
  * @param textEncoder  {@code text_encoder}
  * @param textEncoder2 {@code text_encoder_2} (SDXL and SD 3, else {@code null})
  * @param textEncoder3 {@code text_encoder_3}, the T5 encoder (SD 3 only, else {@code null})
- * @param unet         {@code unet} (SD 1.x/2.x/XL), or {@code null} when the denoiser is a transformer
+ * @param unet         {@code unet} (SD 1.x/2.x/XL, x4), or {@code null} when the denoiser is a transformer
  * @param transformer  {@code transformer} (SD 3), or {@code null} when the denoiser is a UNet
- * @param vae          {@code vae_encoder} and {@code vae_decoder}
+ * @param vae          {@code vae_encoder} and {@code vae_decoder} (the x4 upscaler's folder has the decoder only)
  */
 public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncoder2, T5EncoderConfig textEncoder3,
                            UNetConfig unet, Sd3TransformerConfig transformer, VaeConfig vae) {
@@ -35,6 +36,9 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
     private static final double SD3_SCALING = 1.5305;
     private static final double SD3_SHIFT = 0.0609;
     private static final int SD3_LATENT_CHANNELS = 16;
+    private static final double X4_SCALING = 0.08333;
+    /** Rows of the x4 upscaler's class embedding: noise levels 0 to 999 (the pipeline allows up to 350). */
+    private static final int X4_CLASS_EMBEDS = 1000;
 
     /** A UNet family's preset: no T5 encoder, no transformer. */
     public FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncoder2, UNetConfig unet, VaeConfig vae) {
@@ -97,6 +101,7 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
             case SD21 -> sd21(scale);
             case SDXL -> sdxl(scale);
             case SD3 -> sd3(scale);
+            case X4_UPSCALER -> x4(scale);
             case SD15_INPAINT, SDXL_INPAINT -> {
                 FamilyPreset preset = of(family.base(), scale);
                 yield new FamilyPreset(preset.textEncoder, preset.textEncoder2, preset.textEncoder3,
@@ -190,6 +195,35 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
                             SD3_LATENT_CHANNELS, 192),
                     sd3Vae(1024, List.of(128, 256, 512, 512), 2));
         };
+    }
+
+    /**
+     * The x4 upscaler. Full scale: the published {@code unet/config.json} (in 7, out 4, block_out_channels
+     * 256, 512, 512, 1024, DownBlock2D then three CrossAttnDownBlock2D, 2 layers per block, 8 heads,
+     * linear projections, only_cross_attention true, true, true, false, num_class_embeds 1000, sample 128),
+     * SD 2.1's OpenCLIP text encoder (cross_attention_dim 1024) and the VAE of Stability's
+     * {@code x4-upscaling.yaml} (ch 128, ch_mult 1, 2, 4, 2 ResNets per block, resolution 256), whose
+     * latents the pipeline scales by 0.08333; {@code force_upcast} takes diffusers' default, true.
+     */
+    private static FamilyPreset x4(Scale scale) {
+        ClipTextConfig text = sd21(scale).textEncoder();
+        return switch (scale) {
+            case TINY -> new FamilyPreset(text, null, x4Unet(TINY_SAMPLE, List.of(32, 32, 32, 64), 1, text, 2),
+                    vae(TINY_SAMPLE * 4, List.of(32, 32, 64), 1, X4_SCALING, true));
+            case SMALL -> new FamilyPreset(text, null, x4Unet(128, List.of(64, 128, 128, 256), 1, text, 4),
+                    vae(256, List.of(32, 64, 128), 1, X4_SCALING, true));
+            case FULL -> new FamilyPreset(text, null, x4Unet(128, List.of(256, 512, 512, 1024), 2, text, 8),
+                    vae(256, List.of(128, 256, 512), 2, X4_SCALING, true));
+        };
+    }
+
+    private static UNetConfig x4Unet(int sampleSize, List<Integer> channels, int layersPerBlock, ClipTextConfig text,
+                                     int heads) {
+        List<String> down = List.of(UNetConfig.PLAIN_DOWN, UNetConfig.CROSS_DOWN, UNetConfig.CROSS_DOWN,
+                UNetConfig.CROSS_DOWN);
+        return new UNetConfig(sampleSize, Family.UPSCALE_CHANNELS, 4, channels, down, mirror(down), layersPerBlock,
+                text.hiddenSize(), Collections.nCopies(4, heads), Collections.nCopies(4, 1), true, false, 32, 1e-5,
+                0, 0, SEQUENCE, List.of(true, true, true, false), X4_CLASS_EMBEDS);
     }
 
     private static VaeConfig sd3Vae(int sampleSize, List<Integer> channels, int layersPerBlock) {

@@ -318,13 +318,18 @@ public final class Layers {
     /**
      * diffusers' {@code BasicTransformerBlock} in the current scope: self-attention, cross-attention
      * on {@code context} and a GEGLU feed-forward, each after a LayerNorm and added to the residual.
+     * With {@code onlyCrossAttention} (diffusers' {@code only_cross_attention}) attn1 attends to
+     * {@code context} too, its keys and values projected from {@code contextDim}; attn2 stays.
      */
-    public String transformerBlock(String x, String context, int dim, int contextDim, int heads) {
+    public String transformerBlock(String x, String context, int dim, int contextDim, int heads,
+                                   boolean onlyCrossAttention) {
         int headDim = dim / heads;
         String h = x;
         String normed = layerNorm("norm1", h, dim, 1e-5);
         try (GraphBuilder.Scope s = scope("attn1")) {
-            h = add(projectedAttention(normed, null, dim, dim, heads, headDim, false), h);
+            String source = onlyCrossAttention ? context : null;
+            int sourceDim = onlyCrossAttention ? contextDim : dim;
+            h = add(projectedAttention(normed, source, dim, sourceDim, heads, headDim, false), h);
         }
         normed = layerNorm("norm2", h, dim, 1e-5);
         try (GraphBuilder.Scope s = scope("attn2")) {
@@ -347,16 +352,17 @@ public final class Layers {
     /**
      * diffusers' {@code Transformer2DModel} in the current scope over an image {@code x} of
      * {@code channels}: GroupNorm, {@code proj_in} (1x1 conv, or linear when {@code linearProjection}),
-     * {@code depth} transformer blocks, {@code proj_out}, plus the residual.
+     * {@code depth} transformer blocks (attn1 on {@code context} when {@code onlyCrossAttention}),
+     * {@code proj_out}, plus the residual.
      */
     public String transformer2d(String x, String context, int channels, int contextDim, int heads, int depth,
-                                boolean linearProjection, int groups) {
+                                boolean linearProjection, boolean onlyCrossAttention, int groups) {
         String h = groupNorm("norm", x, channels, groups, 1e-6);
         h = linearProjection ? linear("proj_in", toTokens(h), channels, channels, true, 1)
                 : toTokens(conv("proj_in", h, channels, channels, 1, 1, 0, 1));
         for (int d = 0; d < depth; d++) {
             try (GraphBuilder.Scope s = scope("transformer_blocks." + d)) {
-                h = transformerBlock(h, context, channels, contextDim, heads);
+                h = transformerBlock(h, context, channels, contextDim, heads, onlyCrossAttention);
             }
         }
         h = linearProjection ? toImage(linear("proj_out", h, channels, channels, true, 1), x)

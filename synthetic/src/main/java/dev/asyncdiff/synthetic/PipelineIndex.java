@@ -12,8 +12,17 @@ import java.util.Map;
  * every component entry names a folder that exists: the exported layout has {@code vae_encoder} and
  * {@code vae_decoder} (both {@code AutoencoderKL} halves) instead of {@code vae}; the safety checker
  * and feature extractor are absent ({@code [null, null]}).
+ *
+ * <p>The x4 upscaler ({@code StableDiffusionUpscalePipeline}) has no exported layout anywhere, so its
+ * folder follows ours: the published index's entries ({@code low_res_scheduler}, {@code max_noise_level},
+ * {@code scheduler}, {@code text_encoder}, {@code tokenizer}, {@code unet}) and {@code vae_decoder} alone,
+ * since the pipeline never encodes an image. Its {@code _diffusers_version} is the release that added
+ * the pipeline (0.9.0), not read from the hub.
  */
 public final class PipelineIndex {
+    /** The highest {@code noise_level} the x4 upscale pipeline accepts, and its {@code model_index.json} entry. */
+    public static final int MAX_NOISE_LEVEL = 350;
+
     private PipelineIndex() {
     }
 
@@ -25,6 +34,7 @@ public final class PipelineIndex {
             case SD3 -> "StableDiffusion3Pipeline";
             case SD15_INPAINT -> "StableDiffusionInpaintPipeline";
             case SDXL_INPAINT -> "StableDiffusionXLInpaintPipeline";
+            case X4_UPSCALER -> "StableDiffusionUpscalePipeline";
         };
     }
 
@@ -36,6 +46,8 @@ public final class PipelineIndex {
                     "vae_decoder", "vae_encoder");
             case SD3 -> List.of("scheduler", "text_encoder", "text_encoder_2", "text_encoder_3", "tokenizer",
                     "tokenizer_2", "tokenizer_3", "transformer", "vae_decoder", "vae_encoder");
+            case X4_UPSCALER -> List.of("low_res_scheduler", "scheduler", "text_encoder", "tokenizer", "unet",
+                    "vae_decoder");
             default -> throw new IllegalArgumentException("no base family " + family);
         };
     }
@@ -50,10 +62,14 @@ public final class PipelineIndex {
             case SD21 -> "0.10.0.dev0";
             case SDXL -> "0.19.0.dev0";
             case SD3 -> "0.29.0.dev0";
+            case X4_UPSCALER -> "0.9.0";
             default -> throw new IllegalArgumentException("no base family " + family);
         });
         if (family == Family.SD3) {
             return sd3(index);
+        }
+        if (family == Family.X4_UPSCALER) {
+            return upscaler(index);
         }
         if (family == Family.SDXL) {
             index.put("force_zeros_for_empty_prompt", true);
@@ -75,6 +91,20 @@ public final class PipelineIndex {
         index.put("unet", List.of("diffusers", "UNet2DConditionModel"));
         index.put("vae_decoder", List.of("diffusers", "AutoencoderKL"));
         index.put("vae_encoder", List.of("diffusers", "AutoencoderKL"));
+        return index;
+    }
+
+    /** The x4 upscaler: two schedulers (one noises the low-resolution image), SD 2.1's text encoder, no VAE encoder. */
+    private static Map<String, Object> upscaler(Map<String, Object> index) {
+        index.put("low_res_scheduler", List.of("diffusers",
+                (String) SchedulerConfigs.lowResolution(Family.X4_UPSCALER).get("_class_name")));
+        index.put("max_noise_level", MAX_NOISE_LEVEL);
+        index.put("scheduler", List.of("diffusers",
+                (String) SchedulerConfigs.of(Family.X4_UPSCALER).get("_class_name")));
+        index.put("text_encoder", List.of("transformers", "CLIPTextModel"));
+        index.put("tokenizer", List.of("transformers", "CLIPTokenizer"));
+        index.put("unet", List.of("diffusers", "UNet2DConditionModel"));
+        index.put("vae_decoder", List.of("diffusers", "AutoencoderKL"));
         return index;
     }
 

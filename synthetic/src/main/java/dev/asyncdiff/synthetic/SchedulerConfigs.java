@@ -10,10 +10,19 @@ import java.util.Map;
  * {@code leading} timestep spacing, SD 3's flow-matching Euler with shift 3. Keys and values follow the published files; SD 1.5's file
  * (diffusers 0.6.0) predates {@code prediction_type}, which is added with its default
  * {@code epsilon} so that readers need not know that default.
+ *
+ * <p>The x4 upscaler has two: DDIM with v-prediction for the latents, and the DDPM
+ * {@code low_res_scheduler} that noises the low-resolution image to {@code noise_level}. Both use
+ * the betas of Stability's {@code x4-upscaling.yaml} ({@code linear_start} 0.0001, {@code linear_end}
+ * 0.02 on its "linear" schedule, which squares a linspace of square roots: diffusers' {@code scaled_linear});
+ * the remaining keys are diffusers' values for these schedulers, not read from the hub files.
  */
 public final class SchedulerConfigs {
     private static final BigDecimal BETA_START = new BigDecimal("0.00085");
     private static final BigDecimal BETA_END = new BigDecimal("0.012");
+    private static final BigDecimal UPSCALER_BETA_START = new BigDecimal("0.0001");
+    private static final BigDecimal UPSCALER_BETA_END = new BigDecimal("0.02");
+    private static final String UPSCALER_VERSION = "0.9.0";
 
     private SchedulerConfigs() {
     }
@@ -25,7 +34,7 @@ public final class SchedulerConfigs {
             case SD15 -> {
                 config.put("_class_name", "PNDMScheduler");
                 config.put("_diffusers_version", "0.6.0");
-                putBetas(config);
+                putBetas(config, BETA_START, BETA_END);
                 config.put("num_train_timesteps", 1000);
                 config.put("prediction_type", "epsilon");
                 config.put("set_alpha_to_one", false);
@@ -37,7 +46,7 @@ public final class SchedulerConfigs {
             case SD21 -> {
                 config.put("_class_name", "DDIMScheduler");
                 config.put("_diffusers_version", "0.8.0");
-                putBetas(config);
+                putBetas(config, BETA_START, BETA_END);
                 config.put("clip_sample", false);
                 config.put("num_train_timesteps", 1000);
                 config.put("prediction_type", "v_prediction");
@@ -49,7 +58,7 @@ public final class SchedulerConfigs {
             case SDXL -> {
                 config.put("_class_name", "EulerDiscreteScheduler");
                 config.put("_diffusers_version", "0.19.0.dev0");
-                putBetas(config);
+                putBetas(config, BETA_START, BETA_END);
                 config.put("clip_sample", false);
                 config.put("interpolation_type", "linear");
                 config.put("num_train_timesteps", 1000);
@@ -68,14 +77,48 @@ public final class SchedulerConfigs {
                 config.put("num_train_timesteps", 1000);
                 config.put("shift", new BigDecimal("3.0"));
             }
+            case X4_UPSCALER -> {
+                config.put("_class_name", "DDIMScheduler");
+                config.put("_diffusers_version", UPSCALER_VERSION);
+                putBetas(config, UPSCALER_BETA_START, UPSCALER_BETA_END);
+                config.put("clip_sample", false);
+                config.put("num_train_timesteps", 1000);
+                config.put("prediction_type", "v_prediction");
+                config.put("set_alpha_to_one", false);
+                config.put("steps_offset", 1);
+                config.put("timestep_spacing", "leading");
+                config.put("trained_betas", null);
+            }
             default -> throw new IllegalArgumentException("no scheduler config for family " + family);
         }
         return config;
     }
 
-    private static void putBetas(Map<String, Object> config) {
-        config.put("beta_end", BETA_END);
+    /**
+     * The {@code low_res_scheduler/scheduler_config.json} of an upscaling family: a DDPM scheduler
+     * whose {@code add_noise} noises the low-resolution image to the requested {@code noise_level}.
+     *
+     * @throws IllegalArgumentException when {@code family} does not {@link Family#upscaler() upscale}
+     */
+    public static Map<String, Object> lowResolution(Family family) {
+        if (!family.upscaler()) {
+            throw new IllegalArgumentException("only an upscaling family has a low_res_scheduler, not " + family);
+        }
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("_class_name", "DDPMScheduler");
+        config.put("_diffusers_version", UPSCALER_VERSION);
+        putBetas(config, UPSCALER_BETA_START, UPSCALER_BETA_END);
+        config.put("clip_sample", false);
+        config.put("num_train_timesteps", 1000);
+        config.put("prediction_type", "epsilon");
+        config.put("trained_betas", null);
+        config.put("variance_type", "fixed_small");
+        return config;
+    }
+
+    private static void putBetas(Map<String, Object> config, BigDecimal start, BigDecimal end) {
+        config.put("beta_end", end);
         config.put("beta_schedule", "scaled_linear");
-        config.put("beta_start", BETA_START);
+        config.put("beta_start", start);
     }
 }

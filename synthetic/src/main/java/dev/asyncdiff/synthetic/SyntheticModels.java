@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * {@code vae_decoder/}, each model folder with {@code config.json} and {@code model.onnx} (the UNet
  * with {@code model.onnx_data} when its weights go external). SD 3 folders have
  * {@code text_encoder_3/} and {@code tokenizer_3/} (T5) too, and {@code transformer/} instead of
- * {@code unet/}; the denoiser's weights follow {@code unetPolicy} either way.
+ * {@code unet/}; the denoiser's weights follow {@code unetPolicy} either way. The x4 upscaler's folder
+ * adds {@code low_res_scheduler/} and has no {@code vae_encoder/}, as {@link PipelineIndex#components} lists.
  *
  * <p>The folder is assembled under a temporary name beside {@code outDir} and renamed into place
  * once complete ({@code model_index.json} last), so a failure never leaves a folder that looks
@@ -43,6 +44,7 @@ public final class SyntheticModels {
     public static final String MODEL_INDEX = "model_index.json";
     private static final Logger LOG = LoggerFactory.getLogger(SyntheticModels.class);
     private static final String MODEL_FILE = "model.onnx";
+    private static final String SCHEDULER_FILE = "scheduler_config.json";
 
     private SyntheticModels() {
     }
@@ -134,7 +136,12 @@ public final class SyntheticModels {
     private static Map<String, Long> writeComponents(Path dir, Family family, FamilyPreset preset, DType dtype,
                                                      Weights weights, BpeVocabulary vocabulary,
                                                      ExternalDataPolicy unetPolicy) {
-        Json.write(folder(dir, "scheduler").resolve("scheduler_config.json"), SchedulerConfigs.of(family));
+        List<String> components = PipelineIndex.components(family);
+        if (components.contains("low_res_scheduler")) {
+            Json.write(folder(dir, "low_res_scheduler").resolve(SCHEDULER_FILE),
+                    SchedulerConfigs.lowResolution(family));
+        }
+        Json.write(folder(dir, "scheduler").resolve(SCHEDULER_FILE), SchedulerConfigs.of(family));
         TokenizerFiles.write(folder(dir, "tokenizer"), vocabulary, BpeVocabulary.END_OF_TEXT);
         if (preset.textEncoder2() != null) {
             TokenizerFiles.write(folder(dir, "tokenizer_2"), vocabulary, TokenizerFiles.EXCLAMATION_PAD);
@@ -159,8 +166,10 @@ public final class SyntheticModels {
             writeModel(dir, "unet", preset.unet().toDiffusersConfig(), UNetGraph.build(preset.unet(), weights, dtype),
                     unetPolicy, parameters);
         }
-        writeModel(dir, "vae_encoder", preset.vae().toDiffusersConfig(),
-                VaeGraphs.encoder(preset.vae(), weights, dtype), ExternalDataPolicy.AUTO, parameters);
+        if (components.contains("vae_encoder")) {
+            writeModel(dir, "vae_encoder", preset.vae().toDiffusersConfig(),
+                    VaeGraphs.encoder(preset.vae(), weights, dtype), ExternalDataPolicy.AUTO, parameters);
+        }
         writeModel(dir, "vae_decoder", preset.vae().toDiffusersConfig(),
                 VaeGraphs.decoder(preset.vae(), weights, dtype), ExternalDataPolicy.AUTO, parameters);
         return parameters;

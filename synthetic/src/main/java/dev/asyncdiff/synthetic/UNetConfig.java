@@ -1,5 +1,6 @@
 package dev.asyncdiff.synthetic;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -9,8 +10,8 @@ import java.util.Map;
  * diffusers, {@code attentionHeadDim} holds the number of attention <em>heads</em> of each block
  * (the head width is the block's channels divided by it).
  *
- * @param sampleSize                latent size the model was trained at (64 SD 1.5, 96 SD 2.1, 128 SDXL)
- * @param inChannels                latent channels in
+ * @param sampleSize                latent size the model was trained at (64 SD 1.5, 96 SD 2.1, 128 SDXL and x4)
+ * @param inChannels                channels of {@code sample}: 4, or 9 inpainting, 7 x4 upscaler
  * @param outChannels               channels of {@code out_sample}
  * @param blockOutChannels          channels of each resolution level
  * @param downBlockTypes            {@code CrossAttnDownBlock2D} or {@code DownBlock2D} per level
@@ -26,13 +27,20 @@ import java.util.Map;
  * @param additionTimeEmbedDim      SDXL's {@code addition_time_embed_dim}; 0 when there is no add_embedding
  * @param textEmbedsDim             width of SDXL's pooled {@code text_embeds}; 0 when there is no add_embedding
  * @param sequenceLength            tokens of {@code encoder_hidden_states} (77)
+ * @param onlyCrossAttention        diffusers' {@code only_cross_attention} per down block: whether the attn1 of the
+ *                                  level's transformer blocks attends to {@code encoder_hidden_states} instead of
+ *                                  the image tokens (the x4 upscaler's outer attention levels); up blocks mirror
+ *                                  it, the mid block never has it, and a level without attention ignores it
+ * @param numClassEmbeds            rows of the {@code class_embedding} table (1000 for the x4 upscaler, whose
+ *                                  {@code class_labels} are the noise level); 0 when there is no class embedding
  */
 public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<Integer> blockOutChannels,
                          List<String> downBlockTypes, List<String> upBlockTypes, int layersPerBlock,
                          int crossAttentionDim, List<Integer> attentionHeadDim,
                          List<Integer> transformerLayersPerBlock, boolean useLinearProjection,
                          boolean upcastAttention, int normNumGroups, double normEps, int additionTimeEmbedDim,
-                         int textEmbedsDim, int sequenceLength) {
+                         int textEmbedsDim, int sequenceLength, List<Boolean> onlyCrossAttention,
+                         int numClassEmbeds) {
     /** The number of SDXL {@code time_ids} per sample (original size, crop offset, target size). */
     public static final int TIME_IDS = 6;
     static final String CROSS_DOWN = "CrossAttnDownBlock2D";
@@ -40,17 +48,32 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
     static final String CROSS_UP = "CrossAttnUpBlock2D";
     static final String PLAIN_UP = "UpBlock2D";
 
+    /** A UNet without class embedding whose attn1 is self-attention everywhere (SD 1.x, 2.x, XL). */
+    public UNetConfig(int sampleSize, int inChannels, int outChannels, List<Integer> blockOutChannels,
+                      List<String> downBlockTypes, List<String> upBlockTypes, int layersPerBlock,
+                      int crossAttentionDim, List<Integer> attentionHeadDim,
+                      List<Integer> transformerLayersPerBlock, boolean useLinearProjection,
+                      boolean upcastAttention, int normNumGroups, double normEps, int additionTimeEmbedDim,
+                      int textEmbedsDim, int sequenceLength) {
+        this(sampleSize, inChannels, outChannels, blockOutChannels, downBlockTypes, upBlockTypes, layersPerBlock,
+                crossAttentionDim, attentionHeadDim, transformerLayersPerBlock, useLinearProjection, upcastAttention,
+                normNumGroups, normEps, additionTimeEmbedDim, textEmbedsDim, sequenceLength,
+                Collections.nCopies(blockOutChannels.size(), false), 0);
+    }
+
     public UNetConfig {
         blockOutChannels = List.copyOf(blockOutChannels);
         downBlockTypes = List.copyOf(downBlockTypes);
         upBlockTypes = List.copyOf(upBlockTypes);
         attentionHeadDim = List.copyOf(attentionHeadDim);
         transformerLayersPerBlock = List.copyOf(transformerLayersPerBlock);
+        onlyCrossAttention = List.copyOf(onlyCrossAttention);
         int levels = blockOutChannels.size();
         if (levels < 2) {
             throw new IllegalArgumentException("block_out_channels needs at least 2 levels, was " + blockOutChannels);
         }
-        for (List<?> perLevel : List.of(downBlockTypes, upBlockTypes, attentionHeadDim, transformerLayersPerBlock)) {
+        for (List<?> perLevel : List.of(downBlockTypes, upBlockTypes, attentionHeadDim, transformerLayersPerBlock,
+                onlyCrossAttention)) {
             if (perLevel.size() != levels) {
                 throw new IllegalArgumentException("every per-block list needs " + levels + " entries like "
                         + "block_out_channels " + blockOutChannels + ", found " + perLevel);
@@ -63,6 +86,9 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         ClipTextConfig.requirePositive("cross_attention_dim", crossAttentionDim);
         ClipTextConfig.requirePositive("norm_num_groups", normNumGroups);
         ClipTextConfig.requirePositive("sequence_length", sequenceLength);
+        if (numClassEmbeds < 0) {
+            throw new IllegalArgumentException("num_class_embeds must be 0 (none) or positive, was " + numClassEmbeds);
+        }
         for (int level = 0; level < levels; level++) {
             int channels = blockOutChannels.get(level);
             if (channels <= 0 || channels % normNumGroups != 0) {
@@ -116,6 +142,19 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         return downBlockTypes.get(level).equals(CROSS_DOWN);
     }
 
+    /**
+     * Whether the transformer blocks of {@code level} (down block and mirrored up block) have an attn1
+     * whose keys and values come from {@code encoder_hidden_states}, as diffusers' {@code only_cross_attention}.
+     */
+    public boolean crossAttentionOnly(int level) {
+        return hasCrossAttention(level) && onlyCrossAttention.get(level);
+    }
+
+    /** Whether noise-level or class labels ({@code class_labels}) are embedded and added to the time embedding. */
+    public boolean hasClassEmbedding() {
+        return numClassEmbeds > 0;
+    }
+
     /** Width of the time embedding: four times the first level's channels. */
     public int timeEmbedDim() {
         return 4 * blockOutChannels.get(0);
@@ -125,7 +164,8 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
     public UNetConfig withInChannels(int channels) {
         return new UNetConfig(sampleSize, channels, outChannels, blockOutChannels, downBlockTypes, upBlockTypes,
                 layersPerBlock, crossAttentionDim, attentionHeadDim, transformerLayersPerBlock, useLinearProjection,
-                upcastAttention, normNumGroups, normEps, additionTimeEmbedDim, textEmbedsDim, sequenceLength);
+                upcastAttention, normNumGroups, normEps, additionTimeEmbedDim, textEmbedsDim, sequenceLength,
+                onlyCrossAttention, numClassEmbeds);
     }
 
     /** Whether the model has SDXL's {@code add_embedding} (inputs {@code text_embeds} and {@code time_ids}). */
@@ -138,7 +178,11 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         return TIME_IDS * additionTimeEmbedDim + textEmbedsDim;
     }
 
-    /** The content of {@code unet/config.json}, with diffusers' keys. */
+    /**
+     * The content of {@code unet/config.json}, with diffusers' keys; {@code class_embed_type},
+     * {@code num_class_embeds} and {@code only_cross_attention} appear only where they differ from
+     * diffusers' defaults, so the other families' files stay as they were.
+     */
     public Map<String, Object> toDiffusersConfig() {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("_class_name", "UNet2DConditionModel");
@@ -149,6 +193,9 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         config.put("attention_head_dim", sameHeads ? attentionHeadDim.get(0) : attentionHeadDim);
         config.put("block_out_channels", blockOutChannels);
         config.put("center_input_sample", false);
+        if (hasClassEmbedding()) {
+            config.put("class_embed_type", null);
+        }
         config.put("cross_attention_dim", crossAttentionDim);
         config.put("down_block_types", downBlockTypes);
         config.put("downsample_padding", 1);
@@ -161,6 +208,12 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         config.put("mid_block_type", "UNetMidBlock2DCrossAttn");
         config.put("norm_eps", normEps);
         config.put("norm_num_groups", normNumGroups);
+        if (hasClassEmbedding()) {
+            config.put("num_class_embeds", numClassEmbeds);
+        }
+        if (onlyCrossAttention.contains(true)) {
+            config.put("only_cross_attention", onlyCrossAttention);
+        }
         config.put("out_channels", outChannels);
         config.put("projection_class_embeddings_input_dim",
                 hasAddEmbedding() ? projectionClassEmbeddingsInputDim() : null);

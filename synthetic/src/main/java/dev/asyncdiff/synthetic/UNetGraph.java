@@ -13,12 +13,16 @@ import java.util.List;
  * inputs {@code sample} {@code [batch, 4, height, width]}, {@code timestep} (a float32 scalar),
  * {@code encoder_hidden_states} {@code [batch, 77, cross_attention_dim]} and, for SDXL,
  * {@code text_embeds} and {@code time_ids}; output {@code out_sample}. Height and width are any
- * multiple of {@code 2^(levels-1)}.
+ * multiple of {@code 2^(levels-1)}. A UNet with a class embedding (the x4 upscaler) also takes
+ * {@code class_labels}, int64 {@code [batch]}, after {@code encoder_hidden_states}: diffusers has no
+ * standard export of it, so the name is the forward argument's, as a torch export would call it.
  */
 @SuppressWarnings("try") // scopes are opened for their names; the body never touches the guard
 public final class UNetGraph {
     /** Gain of {@code conv_out}, so that the predicted noise has a standard deviation well under one. */
     static final double CONV_OUT_GAIN = 0.5;
+    /** Standard deviation of {@code class_embedding}: of the order of the time embedding it is added to. */
+    static final double CLASS_EMBEDDING_STD = 0.5;
     private static final double MAX_PERIOD = 10_000;
 
     private UNetGraph() {
@@ -43,6 +47,7 @@ public final class UNetGraph {
         String timestep = graph.input("timestep", DType.FP32);
         String context = graph.input("encoder_hidden_states", dtype, "batch", cfg.sequenceLength(),
                 cfg.crossAttentionDim());
+        String classLabels = cfg.hasClassEmbedding() ? graph.input("class_labels", DType.INT64, "batch") : null;
 
         String temb;
         try (GraphBuilder.Scope s = nn.scope("time_proj")) {
@@ -53,6 +58,14 @@ public final class UNetGraph {
         try (GraphBuilder.Scope s = nn.scope("time_embedding")) {
             temb = nn.linear("linear_1", temb, channels.get(0), tembDim, true, 1);
             temb = nn.linear("linear_2", nn.silu("act", temb), tembDim, tembDim, true, 1);
+        }
+        if (classLabels != null) {
+            String classEmbedding;
+            try (GraphBuilder.Scope s = nn.scope("class_embedding")) {
+                String table = nn.parameter("weight", new long[] {cfg.numClassEmbeds(), tembDim}, CLASS_EMBEDDING_STD);
+                classEmbedding = nn.op("Gather", List.of(table, classLabels), Attr.i("axis", 0));
+            }
+            temb = nn.add(temb, classEmbedding);
         }
         if (cfg.hasAddEmbedding()) {
             String textEmbeds = graph.input("text_embeds", dtype, "batch", cfg.textEmbedsDim());
@@ -103,8 +116,9 @@ public final class UNetGraph {
                 h = nn.resnet(h, temb, deepest, deepest, tembDim, groups, eps);
             }
             try (GraphBuilder.Scope a = nn.scope("attentions.0")) {
+                // diffusers' UNetMidBlock2DCrossAttn takes no only_cross_attention: attn1 is self-attention
                 h = nn.transformer2d(h, context, deepest, cfg.crossAttentionDim(), cfg.attentionHeadDim().get(levels - 1),
-                        cfg.transformerLayersPerBlock().get(levels - 1), cfg.useLinearProjection(), groups);
+                        cfg.transformerLayersPerBlock().get(levels - 1), cfg.useLinearProjection(), false, groups);
             }
             try (GraphBuilder.Scope r = nn.scope("resnets.1")) {
                 h = nn.resnet(h, temb, deepest, deepest, tembDim, groups, eps);
@@ -142,7 +156,8 @@ public final class UNetGraph {
                                     int level) {
         try (GraphBuilder.Scope a = nn.scope("attentions." + index)) {
             return nn.transformer2d(h, context, channels, cfg.crossAttentionDim(), cfg.attentionHeadDim().get(level),
-                    cfg.transformerLayersPerBlock().get(level), cfg.useLinearProjection(), cfg.normNumGroups());
+                    cfg.transformerLayersPerBlock().get(level), cfg.useLinearProjection(), cfg.crossAttentionOnly(level),
+                    cfg.normNumGroups());
         }
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,6 +53,29 @@ class ConfigFilesTest {
                 .containsEntry("timestep_spacing", "leading").containsEntry("steps_offset", 1)
                 .containsEntry("prediction_type", "epsilon").containsEntry("use_karras_sigmas", false)
                 .containsEntry("interpolation_type", "linear");
+    }
+
+    @Test
+    void x4UpscalerShipsDdimWithVPredictionAndADdpmForTheLowResolutionImage() {
+        Map<String, Object> config = SchedulerConfigs.of(Family.X4_UPSCALER);
+        assertThat(keys(config)).containsExactly("_class_name", "_diffusers_version", "beta_end", "beta_schedule",
+                "beta_start", "clip_sample", "num_train_timesteps", "prediction_type", "set_alpha_to_one",
+                "steps_offset", "timestep_spacing", "trained_betas");
+        assertThat(config).containsEntry("_class_name", "DDIMScheduler").containsEntry("prediction_type", "v_prediction")
+                .containsEntry("beta_schedule", "scaled_linear").containsEntry("beta_start", new BigDecimal("0.0001"))
+                .containsEntry("beta_end", new BigDecimal("0.02")).containsEntry("num_train_timesteps", 1000)
+                .containsEntry("clip_sample", false).containsEntry("set_alpha_to_one", false)
+                .containsEntry("steps_offset", 1).containsEntry("timestep_spacing", "leading");
+        Map<String, Object> lowRes = SchedulerConfigs.lowResolution(Family.X4_UPSCALER);
+        assertThat(keys(lowRes)).containsExactly("_class_name", "_diffusers_version", "beta_end", "beta_schedule",
+                "beta_start", "clip_sample", "num_train_timesteps", "prediction_type", "trained_betas", "variance_type");
+        assertThat(lowRes).containsEntry("_class_name", "DDPMScheduler").containsEntry("prediction_type", "epsilon")
+                .containsEntry("beta_schedule", "scaled_linear").containsEntry("beta_start", new BigDecimal("0.0001"))
+                .containsEntry("beta_end", new BigDecimal("0.02")).containsEntry("num_train_timesteps", 1000)
+                .containsEntry("clip_sample", false).containsEntry("variance_type", "fixed_small");
+        assertThat(PipelineIndex.of(Family.X4_UPSCALER)).containsEntry("max_noise_level", 350)
+                .containsEntry("low_res_scheduler", List.of("diffusers", "DDPMScheduler"))
+                .containsEntry("scheduler", List.of("diffusers", "DDIMScheduler")).doesNotContainKey("vae_encoder");
     }
 
     @Test

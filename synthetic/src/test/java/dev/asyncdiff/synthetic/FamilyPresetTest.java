@@ -15,8 +15,9 @@ class FamilyPresetTest {
         assertThat(Family.parse("SDXL")).isEqualTo(Family.SDXL);
         assertThat(Scale.parse(" tiny ")).isEqualTo(Scale.TINY);
         assertThat(Family.parse(" SD3")).isEqualTo(Family.SD3);
+        assertThat(Family.parse("X4-Upscaler")).isEqualTo(Family.X4_UPSCALER);
         assertThatThrownBy(() -> Family.parse("sd4")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'sd4'").hasMessageContaining("[sd15, sd21, sdxl, sd3, sd15-inpaint, sdxl-inpaint]");
+                .hasMessageContaining("'sd4'").hasMessageContaining("[sd15, sd21, sdxl, sd3, sd15-inpaint, sdxl-inpaint, x4-upscaler]");
         assertThatThrownBy(() -> Scale.parse("huge")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("[tiny, small, full]");
     }
@@ -57,10 +58,42 @@ class FamilyPresetTest {
             assertThat(unet.downBlockTypes()).isEqualTo(full.downBlockTypes());
             assertThat(unet.upBlockTypes()).isEqualTo(full.upBlockTypes());
             assertThat(unet.useLinearProjection()).isEqualTo(full.useLinearProjection());
+            assertThat(unet.onlyCrossAttention()).isEqualTo(full.onlyCrossAttention());
+            assertThat(unet.inChannels()).isEqualTo(full.inChannels());
             assertThat(unet.hasAddEmbedding()).isEqualTo(family.base() == Family.SDXL);
+            assertThat(unet.numClassEmbeds()).isEqualTo(family.upscaler() ? 1000 : 0);
             assertThat(preset.textEncoder2() != null).isEqualTo(family.base() == Family.SDXL);
-            assertThat(preset.vae().downscaleFactor()).isEqualTo(8);
+            assertThat(preset.vae().downscaleFactor()).isEqualTo(family.upscaler() ? 4 : 8);
+            assertThat(preset.vae().scalingFactor()).isEqualTo(FamilyPreset.of(family, Scale.FULL).vae().scalingFactor());
         }
+    }
+
+    @Test
+    void fullUpscalerCarriesTheReleasedConfiguration() {
+        FamilyPreset x4 = FamilyPreset.of(Family.X4_UPSCALER, Scale.FULL);
+        assertThat(x4.unet().toDiffusersConfig()).containsEntry("in_channels", 7).containsEntry("out_channels", 4)
+                .containsEntry("block_out_channels", List.of(256, 512, 512, 1024))
+                .containsEntry("down_block_types", List.of("DownBlock2D", "CrossAttnDownBlock2D",
+                        "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"))
+                .containsEntry("up_block_types", List.of("CrossAttnUpBlock2D", "CrossAttnUpBlock2D",
+                        "CrossAttnUpBlock2D", "UpBlock2D"))
+                .containsEntry("layers_per_block", 2).containsEntry("attention_head_dim", 8)
+                .containsEntry("cross_attention_dim", 1024).containsEntry("use_linear_projection", true)
+                .containsEntry("only_cross_attention", List.of(true, true, true, false))
+                .containsEntry("num_class_embeds", 1000).containsEntry("class_embed_type", null)
+                .containsEntry("sample_size", 128).containsEntry("norm_num_groups", 32).containsEntry("norm_eps", 1e-5)
+                .containsEntry("flip_sin_to_cos", true).containsEntry("freq_shift", 0)
+                .doesNotContainKey("addition_embed_type_num_heads");
+        assertThat(x4.unet().timeEmbedDim()).isEqualTo(1024);
+        assertThat(x4.vae().toDiffusersConfig()).containsEntry("block_out_channels", List.of(128, 256, 512))
+                .containsEntry("latent_channels", 4).containsEntry("layers_per_block", 2)
+                .containsEntry("norm_num_groups", 32).containsEntry("scaling_factor", 0.08333);
+        assertThat(x4.textEncoder()).isEqualTo(FamilyPreset.of(Family.SD21, Scale.FULL).textEncoder());
+        assertThat(x4.textEncoder2()).isNull();
+        assertThat(FamilyPreset.of(Family.X4_UPSCALER, Scale.TINY).unet().sampleSize()).isEqualTo(FamilyPreset.TINY_SAMPLE);
+        assertThat(FamilyPreset.of(Family.SD21, Scale.FULL).unet().toDiffusersConfig())
+                .as("the other families' configs keep their keys")
+                .doesNotContainKeys("only_cross_attention", "num_class_embeds", "class_embed_type");
     }
 
     @Test
@@ -81,6 +114,14 @@ class FamilyPresetTest {
         assertThatThrownBy(() -> new UNetConfig(64, 4, 4, unet.blockOutChannels(), unet.downBlockTypes(),
                 unet.downBlockTypes(), 1, 32, unet.attentionHeadDim(), unet.transformerLayersPerBlock(), false, false,
                 32, 1e-5, 0, 0, 77)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("up_block_types");
+        assertThatThrownBy(() -> new UNetConfig(64, 4, 4, unet.blockOutChannels(), unet.downBlockTypes(),
+                unet.upBlockTypes(), 1, 32, unet.attentionHeadDim(), unet.transformerLayersPerBlock(), false, false,
+                32, 1e-5, 0, 0, 77, List.of(true, false), 0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("[true, false]");
+        assertThatThrownBy(() -> new UNetConfig(64, 4, 4, unet.blockOutChannels(), unet.downBlockTypes(),
+                unet.upBlockTypes(), 1, 32, unet.attentionHeadDim(), unet.transformerLayersPerBlock(), false, false,
+                32, 1e-5, 0, 0, 77, unet.onlyCrossAttention(), -1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("num_class_embeds");
         assertThatThrownBy(() -> FamilyPreset.of(Family.SD15, Scale.TINY).textEncoder().withVocabSize(2))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("vocab_size");
     }

@@ -3,6 +3,10 @@ package dev.asyncdiff.synthetic;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.asyncdiff.api.DType;
+import dev.asyncdiff.onnx.graph.GraphBuilder;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Full-scale parameter counts, from the builders alone (nothing is generated or written). */
@@ -90,6 +94,97 @@ class ParameterCountTest {
         assertThat(VaeGraphs.decoder(sd3.vae(), WEIGHTS, DType.FP16).parameterCount()).isEqualTo(49_545_475L);
         assertThat(clip(sd3.textEncoder())).as("CLIP-L with projection").isEqualTo(123_650_304L);
         assertThat(clip(sd3.textEncoder2())).isEqualTo(694_659_840L);
+    }
+
+    /**
+     * The x4 upscaler's {@code UNet2DConditionModel}: 473,398,020 parameters, derived from its published
+     * {@code unet/config.json} (in 7, out 4, block_out_channels 256, 512, 512, 1024, layers_per_block 2,
+     * cross_attention_dim 1024, linear projections, only_cross_attention true, true, true, false,
+     * num_class_embeds 1000) through diffusers' modules, with the time embedding T = 4 * 256 = 1024:
+     * <ul>
+     * <li>conv_in, Conv2d(7, 256, 3): 16,384; time_embedding, Linear(256, T) and Linear(T, T): 1,312,768;
+     *     class_embedding, Embedding(1000, T): 1,024,000; conv_norm_out 512; conv_out, Conv2d(256, 4, 3): 9,220;
+     * <li>a ResnetBlock2D(i, o): norm1 2i, conv1 9io + o, time_emb_proj To + o, norm2 2o, conv2 9o^2 + o and,
+     *     when i != o, conv_shortcut io + o: 1,443,584 for 256 to 256, 5,246,464 for 512, 19,930,112 for 1024;
+     * <li>a Transformer2DModel over C channels: norm 2C, proj_in and proj_out 2(C^2 + C), one block with three
+     *     LayerNorms 6C, attn1 (to_q C^2, to_k and to_v 2KC, to_out.0 C^2 + C) where K is 1024 with
+     *     only_cross_attention and C without, attn2 (K = 1024), ff (GEGLU Linear(C, 8C), Linear(4C, C)):
+     *     6,826,496 at C = 512 with only_cross_attention, 23,090,176 at C = 1024 without;
+     * <li>down_blocks.0 (2 ResNets, downsampler Conv2d(256, 256, 3)) 3,477,248; down_blocks.1 (ResNets 256 to
+     *     512 and 512, 2 transformers, downsampler) 25,457,152; down_blocks.2 26,505,728; down_blocks.3
+     *     (ResNets 512 to 1024 and 1024, 2 transformers, no downsampler) 81,846,272;
+     * <li>mid_block (2 ResNets, a transformer whose attn1 is self-attention) 62,950,400;
+     * <li>up_blocks.0 (ResNets from 2048, 2048 and 1536 channels, 3 transformers, upsampler) 167,867,392;
+     *     up_blocks.1 (from 1536, 1024, 1024 to 512) 49,856,512; up_blocks.2 (from 1024, 1024, 768) 45,922,816;
+     *     up_blocks.3 (from 768, 512, 512 to 256, no attention) 7,151,616.
+     * </ul>
+     * No published figure for the released checkpoint was found, so this is derived from the config, not
+     * checked against the hub; a PyTorch build of the same module tree (torch.nn modules laid out as
+     * diffusers lays them out) gave the same count and the same parameter names and shapes.
+     */
+    @Test
+    void x4UpscalerUnetFollowsItsConfig() {
+        GraphBuilder unet = UNetGraph.build(FamilyPreset.of(Family.X4_UPSCALER, Scale.FULL).unet(), WEIGHTS, DType.FP16);
+        Map<String, Long> expected = new LinkedHashMap<>();
+        expected.put("conv_in", 16_384L);
+        expected.put("time_embedding", 1_312_768L);
+        expected.put("class_embedding", 1_024_000L);
+        expected.put("down_blocks.0", 3_477_248L);
+        expected.put("down_blocks.1", 25_457_152L);
+        expected.put("down_blocks.2", 26_505_728L);
+        expected.put("down_blocks.3", 81_846_272L);
+        expected.put("mid_block", 62_950_400L);
+        expected.put("up_blocks.0", 167_867_392L);
+        expected.put("up_blocks.1", 49_856_512L);
+        expected.put("up_blocks.2", 45_922_816L);
+        expected.put("up_blocks.3", 7_151_616L);
+        expected.put("conv_norm_out", 512L);
+        expected.put("conv_out", 9_220L);
+        assertThat(byModule(unet, "")).containsExactlyInAnyOrderEntriesOf(expected);
+        long total = expected.values().stream().mapToLong(Long::longValue).sum();
+        assertThat(total).isEqualTo(473_398_020L);
+        assertThat(unet.parameterCount()).isEqualTo(total);
+    }
+
+    /**
+     * The x4 upscaler's VAE decoder, with post_quant_conv: 32,965,399 parameters from
+     * {@code x4-upscaling.yaml}'s autoencoder (ch 128, ch_mult 1, 2, 4, 2 ResNets per block, 4 latent channels)
+     * through diffusers' {@code Decoder}: post_quant_conv Conv2d(4, 4, 1) 20; conv_in Conv2d(4, 512, 3) 18,944;
+     * mid_block (two ResNets of 512 without time embedding, 4,721,664 each, and a one-head attention with
+     * group_norm and biased to_q, to_k, to_v, to_out.0, 1,051,648) 10,494,976; up_blocks.0 (3 ResNets of 512,
+     * upsampler Conv2d(512, 512, 3)) 16,524,800; up_blocks.1 (512 to 256, 256, 256, upsampler) 4,855,296;
+     * up_blocks.2 (256 to 128, 128, 128, no upsampler) 1,067,648; conv_norm_out 256; conv_out Conv2d(128, 3, 3)
+     * 3,459. It is SD's 49,490,199-parameter decoder without its 512-channel fourth level. Derived from the
+     * config and cross-checked on the same PyTorch build, not against the hub.
+     */
+    @Test
+    void x4UpscalerVaeDecoderFollowsItsConfig() {
+        GraphBuilder decoder = VaeGraphs.decoder(FamilyPreset.of(Family.X4_UPSCALER, Scale.FULL).vae(), WEIGHTS,
+                DType.FP16);
+        Map<String, Long> expected = new LinkedHashMap<>();
+        expected.put("post_quant_conv", 20L);
+        expected.put("conv_in", 18_944L);
+        expected.put("mid_block", 10_494_976L);
+        expected.put("up_blocks.0", 16_524_800L);
+        expected.put("up_blocks.1", 4_855_296L);
+        expected.put("up_blocks.2", 1_067_648L);
+        expected.put("conv_norm_out", 256L);
+        expected.put("conv_out", 3_459L);
+        assertThat(byModule(decoder, "decoder.")).containsExactlyInAnyOrderEntriesOf(expected);
+        assertThat(decoder.parameterCount()).isEqualTo(32_965_399L);
+    }
+
+    /** Parameters per top-level module ({@code conv_in}, {@code down_blocks.1}, …), names first stripped of {@code prefix}. */
+    private static Map<String, Long> byModule(GraphBuilder graph, String prefix) {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        graph.initializers().forEach(initializer -> {
+            String name = initializer.name().startsWith(prefix) ? initializer.name().substring(prefix.length())
+                    : initializer.name();
+            String[] parts = name.split("\\.");
+            String module = parts[1].chars().allMatch(Character::isDigit) ? parts[0] + "." + parts[1] : parts[0];
+            counts.merge(module, Arrays.stream(initializer.shape()).reduce(1, Math::multiplyExact), Long::sum);
+        });
+        return counts;
     }
 
     @Test

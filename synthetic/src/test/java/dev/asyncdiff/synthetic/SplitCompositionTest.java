@@ -55,6 +55,13 @@ class SplitCompositionTest {
             }
             in.put("time_ids", new ComponentChain.Input(timeIds, new long[] {batch, UNetConfig.TIME_IDS}));
         }
+        if (cfg.hasClassEmbedding()) {
+            float[] noiseLevels = new float[batch];   // int64 in the model: ComponentChain converts
+            for (int i = 0; i < batch; i++) {
+                noiseLevels[i] = 20 + 330 * i;
+            }
+            in.put("class_labels", new ComponentChain.Input(noiseLevels, new long[] {batch}));
+        }
         return in;
     }
 
@@ -102,6 +109,11 @@ class SplitCompositionTest {
                         .allSatisfy(t -> assertThat(t.name()).doesNotContain("time_embedding")
                                 .doesNotContain("add_embedding").doesNotContain("time_proj"));
                 assertThat(component.inputs()).extracting(SplitManifest.Tensor::name).contains("timestep");
+                if (family.upscaler()) {
+                    assertThat(component.inputs()).as("each component embeds the noise level itself")
+                            .filteredOn(t -> t.from() != null).noneMatch(t -> t.name().contains("class_embedding"));
+                    assertThat(component.inputs()).extracting(SplitManifest.Tensor::name).contains("class_labels");
+                }
             }
         }
     }

@@ -47,13 +47,19 @@ class SyntheticModelsTest {
 
     static List<String> expectedFiles(Family family) {
         List<String> files = new ArrayList<>(List.of("model_index.json", "scheduler/scheduler_config.json"));
+        if (family.upscaler()) {
+            files.add("low_res_scheduler/scheduler_config.json");
+        }
         List<String> tokenizers = family.base() == Family.SDXL ? List.of("tokenizer", "tokenizer_2") : List.of("tokenizer");
         for (String tokenizer : tokenizers) {
             for (String file : TokenizerFiles.FILES) {
                 files.add(tokenizer + "/" + file);
             }
         }
-        List<String> models = new ArrayList<>(List.of("text_encoder", "unet", "vae_encoder", "vae_decoder"));
+        List<String> models = new ArrayList<>(List.of("text_encoder", "unet", "vae_decoder"));
+        if (!family.upscaler()) {
+            models.add("vae_encoder");
+        }
         if (family.base() == Family.SDXL) {
             models.add("text_encoder_2");
         }
@@ -92,13 +98,15 @@ class SyntheticModelsTest {
         JsonNode index = json(root.resolve("model_index.json"));
         assertThat(index.get("_class_name").asText()).isEqualTo(PipelineIndex.pipelineClass(family));
         JsonNode decoder = json(root.resolve("vae_decoder/config.json"));
-        assertThat(decoder.get("scaling_factor").asDouble()).isEqualTo(family.base() == Family.SDXL ? 0.13025 : 0.18215);
+        assertThat(decoder.get("scaling_factor").asDouble())
+                .isEqualTo(family.base() == Family.SDXL ? 0.13025 : family.upscaler() ? 0.08333 : 0.18215);
         assertThat(json(root.resolve("unet/config.json")).get("_class_name").asText())
                 .isEqualTo("UNet2DConditionModel");
         assertThat(json(root.resolve("scheduler/scheduler_config.json")).get("_class_name").asText())
                 .isEqualTo(SchedulerConfigs.of(family).get("_class_name"));
         assertThat(folder.parameterCounts()).containsOnlyKeys(family.base() == Family.SDXL
                 ? List.of("text_encoder", "text_encoder_2", "unet", "vae_encoder", "vae_decoder")
+                : family.upscaler() ? List.of("text_encoder", "unet", "vae_decoder")
                 : List.of("text_encoder", "unet", "vae_encoder", "vae_decoder"));
     }
 
@@ -202,6 +210,9 @@ class SyntheticModelsTest {
             inputs.put("time_ids", Input.of(i -> timeIds[(int) (i % UNetConfig.TIME_IDS)], BATCH,
                     UNetConfig.TIME_IDS));
         }
+        if (config.hasClassEmbedding()) {
+            inputs.put("class_labels", Input.of(i -> 20, BATCH));
+        }
         Map<String, Output> outputs = OrtRunner.run(model, inputs);
         assertThat(outputs).containsOnlyKeys("out_sample");
         return outputs.get("out_sample");
@@ -213,16 +224,20 @@ class SyntheticModelsTest {
         Path root = tiny(family).directory();
         VaeConfig config = FamilyPreset.of(family, Scale.TINY).vae();
         int pixels = VAE_LATENT * config.downscaleFactor();
-        Map<String, Output> encoded = OrtRunner.run(root.resolve("vae_encoder/model.onnx"),
-                Map.of("sample", Input.of(i -> Math.sin(i * 0.01), BATCH, config.inChannels(), pixels, pixels)));
-        assertThat(encoded).containsOnlyKeys("latent_parameters");
-        assertThat(encoded.get("latent_parameters").assertFiniteAndVaried(family + " latent_parameters").shape())
-                .containsExactly(BATCH, 2L * config.latentChannels(), VAE_LATENT, VAE_LATENT);
         Map<String, Output> decoded = OrtRunner.run(root.resolve("vae_decoder/model.onnx"),
                 Map.of("latent_sample", Input.random(4, BATCH, config.latentChannels(), VAE_LATENT, VAE_LATENT)));
         assertThat(decoded).containsOnlyKeys("sample");
         assertThat(decoded.get("sample").assertFiniteAndVaried(family + " sample").shape())
                 .containsExactly(BATCH, config.outChannels(), pixels, pixels);
+        if (family.upscaler()) {
+            assertThat(root.resolve("vae_encoder")).as("the upscale pipeline never encodes").doesNotExist();
+            return;
+        }
+        Map<String, Output> encoded = OrtRunner.run(root.resolve("vae_encoder/model.onnx"),
+                Map.of("sample", Input.of(i -> Math.sin(i * 0.01), BATCH, config.inChannels(), pixels, pixels)));
+        assertThat(encoded).containsOnlyKeys("latent_parameters");
+        assertThat(encoded.get("latent_parameters").assertFiniteAndVaried(family + " latent_parameters").shape())
+                .containsExactly(BATCH, 2L * config.latentChannels(), VAE_LATENT, VAE_LATENT);
     }
 
     @Test

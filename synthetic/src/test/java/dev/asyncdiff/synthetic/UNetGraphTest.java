@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -35,9 +36,11 @@ class UNetGraphTest {
             Map<String, TensorInfo> inputs = run.inputInfo();
             List<String> expected = family.base() == Family.SDXL
                     ? List.of("sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids")
+                    : family.upscaler() ? List.of("sample", "timestep", "encoder_hidden_states", "class_labels")
                     : List.of("sample", "timestep", "encoder_hidden_states");
             assertThat(inputs.keySet()).containsExactlyInAnyOrderElementsOf(expected);
-            assertThat(inputs.get("sample").getShape()).containsExactly(-1, family.inpainting() ? 9 : 4, -1, -1);
+            int channels = family.inpainting() ? Family.INPAINT_CHANNELS : family.upscaler() ? Family.UPSCALE_CHANNELS : 4;
+            assertThat(inputs.get("sample").getShape()).containsExactly(-1, channels, -1, -1);
             assertThat(inputs.get("timestep").getShape()).isEmpty();
             assertThat(inputs.get("timestep").type).isEqualTo(OnnxJavaType.FLOAT);
             assertThat(inputs.get("encoder_hidden_states").getShape()).containsExactly(-1, 77, cfg.crossAttentionDim());
@@ -48,6 +51,9 @@ class UNetGraphTest {
             if (family.base() == Family.SDXL) {
                 run.randomInput("text_embeds", 3, 2, cfg.textEmbedsDim())
                         .floatInput("time_ids", new float[] {512, 512, 0, 0, 512, 512, 1024, 768, 0, 0, 1024, 768}, 2, 6);
+            }
+            if (family.upscaler()) {
+                run.longInput("class_labels", new long[] {20, 20}, 2);
             }
             GraphRun.Result late = run.run().get("out_sample");
             assertThat(late.shape()).containsExactly(2, 4, 16, 8);
@@ -61,6 +67,71 @@ class UNetGraphTest {
             assertThat(run.run().get("out_sample").values()).as("the text conditioning reaches the output")
                     .isNotEqualTo(early.values());
         }
+    }
+
+    @Test
+    void upscalerEmbedsTheNoiseLevelAsClassLabels() throws OrtException {
+        UNetConfig cfg = FamilyPreset.of(Family.X4_UPSCALER, Scale.TINY).unet();
+        try (GraphRun run = new GraphRun(UNetGraph.build(cfg, new Weights(1), DType.FP32), dir.resolve("x4.onnx"))) {
+            TensorInfo labels = run.inputInfo().get("class_labels");
+            assertThat(labels.type).isEqualTo(OnnxJavaType.INT64);
+            assertThat(labels.getShape()).containsExactly(-1);
+            run.randomInput("sample", 1, 2, Family.UPSCALE_CHANNELS, 16, 16)
+                    .randomInput("encoder_hidden_states", 2, 2, 77, cfg.crossAttentionDim())
+                    .floatInput("timestep", new float[] {500}, new long[0]).longInput("class_labels", new long[] {20, 20}, 2);
+            GraphRun.Result low = run.run().get("out_sample");
+            assertThat(low.shape()).containsExactly(2, 4, 16, 16);
+            assertThat(low.std()).isBetween(0.01, 10.0);
+            run.longInput("class_labels", new long[] {350, 20}, 2);
+            float[] mixed = run.run().get("out_sample").values();
+            int half = mixed.length / 2;
+            assertThat(Arrays.copyOfRange(mixed, 0, half)).as("noise level 350 changes its sample")
+                    .isNotEqualTo(Arrays.copyOfRange(low.values(), 0, half));
+            assertThat(Arrays.copyOfRange(mixed, half, mixed.length)).as("and only its own sample")
+                    .containsExactly(Arrays.copyOfRange(low.values(), half, mixed.length));
+        }
+    }
+
+    @Test
+    void upscalerAttendsToTheTextInAttn1OfItsOuterAttentionLevels() {
+        UNetConfig tiny = FamilyPreset.of(Family.X4_UPSCALER, Scale.TINY).unet();
+        GraphBuilder unet = UNetGraph.build(tiny, new Weights(0), DType.FP32);
+        assertThat(nodeNames(tiny)).contains("/class_embedding/Gather", "/conv_in/Conv",
+                "/down_blocks.1/attentions.0/transformer_blocks.0/attn1/to_k/MatMul",
+                "/down_blocks.3/attentions.0/transformer_blocks.0/attn2/to_v/MatMul",
+                "/mid_block/attentions.0/transformer_blocks.0/attn1/to_q/MatMul",
+                "/up_blocks.2/attentions.1/proj_out/MatMul", "/up_blocks.3/resnets.1/conv2/Conv")
+                .noneMatch(name -> name.startsWith("/down_blocks.0/attentions"))
+                .noneMatch(name -> name.startsWith("/up_blocks.3/attentions"));
+        for (String block : List.of("down_blocks.1", "down_blocks.2", "up_blocks.1", "up_blocks.2")) {
+            assertThat(keySource(unet, block, "attn1")).as(block + " attn1 (only_cross_attention)")
+                    .isEqualTo("encoder_hidden_states");
+        }
+        for (String block : List.of("down_blocks.3", "up_blocks.0", "mid_block")) {
+            assertThat(keySource(unet, block, "attn1")).as(block + " attn1 (self-attention)")
+                    .isEqualTo("/" + block + "/attentions.0/transformer_blocks.0/norm1/LayerNormalization_output_0");
+        }
+        for (String block : List.of("down_blocks.1", "down_blocks.3", "mid_block", "up_blocks.0", "up_blocks.2")) {
+            assertThat(keySource(unet, block, "attn2")).as(block + " attn2").isEqualTo("encoder_hidden_states");
+        }
+        GraphBuilder full = UNetGraph.build(FamilyPreset.of(Family.X4_UPSCALER, Scale.FULL).unet(), new Weights(0),
+                DType.FP16);
+        assertThat(shape(full, "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_k.weight"))
+                .as("[in, out]: keys projected from the 1024-wide text").containsExactly(1024, 512);
+        assertThat(shape(full, "down_blocks.0.resnets.0.conv1.weight")).containsExactly(256, 256, 3, 3);
+        assertThat(shape(full, "conv_in.weight")).containsExactly(256, 7, 3, 3);
+        assertThat(shape(unet, "class_embedding.weight")).containsExactly(1000, tiny.timeEmbedDim());
+    }
+
+    /** The tensor that the first transformer block's {@code attn}'s {@code to_k} projects in {@code block}. */
+    private static String keySource(GraphBuilder graph, String block, String attn) {
+        String node = "/" + block + "/attentions.0/transformer_blocks.0/" + attn + "/to_k/MatMul";
+        return graph.skeleton().getGraph().getNodeList().stream().filter(n -> n.getName().equals(node)).findFirst()
+                .orElseThrow(() -> new AssertionError("no node " + node)).getInput(0);
+    }
+
+    private static long[] shape(GraphBuilder graph, String name) {
+        return graph.initializers().stream().filter(i -> i.name().equals(name)).findFirst().orElseThrow().shape();
     }
 
     @Test

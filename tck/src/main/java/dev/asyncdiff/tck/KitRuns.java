@@ -145,7 +145,10 @@ final class KitRuns {
         GenerationRequest.Builder builder = GenerationRequest.builder(ask.prompt()).negativePrompt(NEGATIVE)
                 .steps(ask.steps()).guidanceScale(ask.guidance()).seed(ask.seed()).size(subject.size(), subject.size())
                 .numImages(variant.images()).scheduler(ask.sampler() != null ? ask.sampler() : variant.sampler());
-        if (variant.kind() != RequestKind.TEXT_TO_IMAGE) {
+        if (variant.kind() == RequestKind.UPSCALING) {
+            int[] size = imageSize();
+            builder.upscale(initImage(size[0], size[1]), GenerationRequest.DEFAULT_NOISE_LEVEL);
+        } else if (variant.kind() != RequestKind.TEXT_TO_IMAGE) {
             int[] size = imageSize();
             // one-step generations (split exactness, guidance) run at full strength, so that their step runs
             builder.initImage(initImage(size[0], size[1]), ask.steps() == 1 ? 1.0 : STRENGTH);

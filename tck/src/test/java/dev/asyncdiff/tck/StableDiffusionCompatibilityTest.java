@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Nested;
 
 /**
  * The kit against our own {@code sd} adapter, on synthetic tiny SD 1.5 (fp32 and fp16), 2.1, XL and 3 folders,
- * and the SD 1.5 and XL inpainting ones (9-channel UNets, which serve inpainting alone).
+ * the SD 1.5 and XL inpainting ones (9-channel UNets, which serve inpainting alone) and the x4 upscaler.
  */
 class StableDiffusionCompatibilityTest {
     /** The {@code sd} adapter on one synthetic family. */
@@ -77,6 +77,20 @@ class StableDiffusionCompatibilityTest {
         @Override
         protected Path modelFolder() {
             return SyntheticModelFolders.tiny(Family.SDXL_INPAINT);
+        }
+    }
+
+    @Nested
+    class X4Upscaler extends SdFamily {
+        @Override
+        protected Path modelFolder() {
+            return SyntheticModelFolders.tiny(Family.X4_UPSCALER);
+        }
+
+        /** Low-resolution inputs of 32 pixels, upscaled to 128. */
+        @Override
+        protected int imageSize() {
+            return 32;
         }
     }
 }

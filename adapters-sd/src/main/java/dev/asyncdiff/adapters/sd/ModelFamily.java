@@ -12,7 +12,12 @@ public enum ModelFamily {
     /** Stable Diffusion XL: two text encoders, pooled text embeddings and size conditioning. */
     SDXL("sdxl", "Stable Diffusion XL", 1024, 5.0),
     /** Stable Diffusion 3: CLIP-L, CLIP-G and T5, an MMDiT transformer, flow matching (see {@link Sd3Pipeline}). */
-    SD3("sd3", "Stable Diffusion 3", 1024, 7.0);
+    SD3("sd3", "Stable Diffusion 3", 1024, 7.0),
+    /**
+     * The x4 upscaler: SD 2's text encoder, a 7-channel UNet conditioned on the noised low-resolution image and its
+     * noise level, a VAE with 4× upsampling (see {@link UpscalePipeline}); guidance 9 as diffusers.
+     */
+    X4_UPSCALER("x4-upscaler", "Stable Diffusion x4 upscaler", 512, 9.0);
 
     private final String id;
     private final String displayName;
@@ -41,7 +46,7 @@ public enum ModelFamily {
         return defaultImageSize;
     }
 
-    /** diffusers' default guidance scale for the family (7.5, 5.0 for XL, 7.0 for SD 3). */
+    /** diffusers' default guidance scale for the family (7.5, 5.0 for XL, 7.0 for SD 3, 9.0 for the x4 upscaler). */
     public double defaultGuidance() {
         return defaultGuidance;
     }

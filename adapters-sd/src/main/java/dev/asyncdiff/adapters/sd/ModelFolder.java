@@ -34,7 +34,9 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
     public static final Set<String> PIPELINE_CLASSES = Set.of("StableDiffusionPipeline",
             "StableDiffusionImg2ImgPipeline", "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline",
             "StableDiffusionInpaintPipeline", "StableDiffusionXLInpaintPipeline", "StableDiffusion3Pipeline",
-            "StableDiffusion3Img2ImgPipeline");
+            "StableDiffusion3Img2ImgPipeline", "StableDiffusionUpscalePipeline");
+    /** diffusers' {@code max_noise_level} of the x4 upscaler when {@code model_index.json} gives none. */
+    private static final int DEFAULT_MAX_NOISE_LEVEL = 350;
     private static final String MODEL_FILE = "model.onnx";
     /** SD 3's text stream at diffusers' default {@code max_sequence_length}: 77 CLIP tokens and 256 T5 tokens. */
     private static final int SD3_TEXT_TOKENS = 77 + 256;
@@ -67,6 +69,10 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
         boolean xl = normalized.startsWith("StableDiffusionXL");
         if (normalized.startsWith("StableDiffusion3")) {
             return openSd3(directory, className, index);
+        }
+        if (normalized.equals("StableDiffusionUpscalePipeline")) {
+            requireFiles(directory, className, "Stable Diffusion x4 upscaler", upscalerRequiredFiles());
+            return new ModelFolder(directory, ModelFamily.X4_UPSCALER, className, index);
         }
         List<String> missing = new ArrayList<>();
         for (String required : requiredFiles(xl)) {
@@ -139,6 +145,37 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
         return List.of("scheduler/scheduler_config.json", "tokenizer/vocab.json", "tokenizer/merges.txt",
                 "text_encoder/" + MODEL_FILE, "tokenizer_2/vocab.json", "tokenizer_2/merges.txt",
                 "text_encoder_2/" + MODEL_FILE, "transformer/" + MODEL_FILE, "vae_decoder/" + MODEL_FILE);
+    }
+
+    /** The files an x4 upscaler folder must hold, relative to it (it never encodes, so no {@code vae_encoder}). */
+    static List<String> upscalerRequiredFiles() {
+        return List.of("scheduler/scheduler_config.json", "low_res_scheduler/scheduler_config.json",
+                "tokenizer/vocab.json", "tokenizer/merges.txt", "text_encoder/" + MODEL_FILE, "unet/" + MODEL_FILE,
+                "vae_decoder/" + MODEL_FILE);
+    }
+
+    private static void requireFiles(Path directory, String className, String what, List<String> required) {
+        List<String> missing = required.stream().filter(file -> !Files.isRegularFile(directory.resolve(file))).toList();
+        if (!missing.isEmpty()) {
+            throw new MalformedModelException(directory, "incomplete " + what + " folder (" + className + "): found "
+                    + found(directory) + "; missing " + String.join(", ", missing));
+        }
+    }
+
+    /** The upscaler's {@code low_res_scheduler/scheduler_config.json}: how the low-resolution image is noised. */
+    public Path lowResSchedulerConfig() {
+        return directory.resolve("low_res_scheduler/scheduler_config.json");
+    }
+
+    /** The largest noise level the upscaler was trained with ({@code model_index.json} {@code max_noise_level}). */
+    public int maxNoiseLevel() {
+        return modelIndex.path("max_noise_level").asInt(DEFAULT_MAX_NOISE_LEVEL);
+    }
+
+    /** How many times the UNet halves its input per side: 2^(levels − 1) of its {@code block_out_channels}. */
+    public int unetSizeMultiple() {
+        JsonNode channels = config("unet").path("block_out_channels");
+        return channels.isArray() && !channels.isEmpty() ? 1 << (channels.size() - 1) : 8;
     }
 
     /** Whether the folder has SD 3's T5 encoder. */
@@ -242,6 +279,9 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
         JsonNode cross = unet.path("cross_attention_dim");
         if (tokens > 0 && cross.canConvertToInt() && cross.asInt() > 0) {
             shapes.put("encoder_hidden_states", new long[] {1, tokens, cross.asInt()});
+        }
+        if (unet.path("num_class_embeds").asInt(0) > 0) {
+            shapes.put("class_labels", new long[] {1});
         }
         if (family.isXl()) {
             int projection = config("text_encoder_2").path("projection_dim").asInt(0);

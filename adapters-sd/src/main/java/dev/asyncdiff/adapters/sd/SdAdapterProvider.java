@@ -6,8 +6,8 @@ import dev.asyncdiff.spi.PipelineContext;
 import java.nio.file.Path;
 
 /**
- * The {@code sd} model adapter: Stable Diffusion 1.x, 2.x, XL and 3 folders, text-to-image and
- * image-to-image pipelines ({@link ModelFolder#PIPELINE_CLASSES}).
+ * The {@code sd} model adapter: Stable Diffusion 1.x, 2.x, XL and 3 folders (text-to-image, image-to-image and
+ * inpainting pipelines) and the x4 upscaler ({@link ModelFolder#PIPELINE_CLASSES}).
  */
 public final class SdAdapterProvider implements ModelAdapterProvider {
     /** The name users select this adapter by. */
@@ -24,12 +24,16 @@ public final class SdAdapterProvider implements ModelAdapterProvider {
         return ModelFolder.looksSupported(modelDir);
     }
 
-    /** Opens a {@link StableDiffusionPipeline}, or an {@link Sd3Pipeline} for an SD 3 folder. */
+    /**
+     * Opens a {@link StableDiffusionPipeline}, an {@link Sd3Pipeline} for an SD 3 folder, or an
+     * {@link UpscalePipeline} for an x4 upscaler folder.
+     */
     @Override
     public DiffusionPipeline open(Path modelDir, PipelineContext context) {
-        if (ModelFolder.open(modelDir).family() == ModelFamily.SD3) {
-            return Sd3Pipeline.open(modelDir, context);
-        }
-        return StableDiffusionPipeline.open(modelDir, context);
+        return switch (ModelFolder.open(modelDir).family()) {
+            case SD3 -> Sd3Pipeline.open(modelDir, context);
+            case X4_UPSCALER -> UpscalePipeline.open(modelDir, context);
+            default -> StableDiffusionPipeline.open(modelDir, context);
+        };
     }
 }

@@ -85,16 +85,17 @@ public final class StableDiffusionPipeline extends ContextPipeline {
      *
      * @throws dev.asyncdiff.api.ModelNotFoundException  when the folder is missing
      * @throws dev.asyncdiff.api.MalformedModelException when it is not a complete SD 1.x/2.x/XL folder
-     * @throws IllegalArgumentException                  for a Stable Diffusion 3 folder (see {@link Sd3Pipeline})
+     * @throws IllegalArgumentException                  for a Stable Diffusion 3 or x4 upscaler folder (see
+     *                                                  {@link Sd3Pipeline}, {@link UpscalePipeline})
      */
     public static StableDiffusionPipeline open(Path modelDir, PipelineContext context) {
         if (modelDir == null || context == null) {
             throw new IllegalArgumentException("a pipeline needs a model folder and a context");
         }
         ModelFolder model = ModelFolder.open(modelDir);
-        if (model.family() == ModelFamily.SD3) {
-            throw new IllegalArgumentException(model.directory() + " is a Stable Diffusion 3 folder; open it with "
-                    + "Sd3Pipeline");
+        if (model.family() == ModelFamily.SD3 || model.family() == ModelFamily.X4_UPSCALER) {
+            throw new IllegalArgumentException(model.directory() + " is a " + model.family().displayName()
+                    + " folder; open it with " + (model.family() == ModelFamily.SD3 ? "Sd3Pipeline" : "UpscalePipeline"));
         }
         return new StableDiffusionPipeline(model, context);
     }
