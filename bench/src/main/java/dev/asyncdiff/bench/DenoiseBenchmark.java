@@ -492,7 +492,8 @@ public final class DenoiseBenchmark {
                     for (int i = 0; i < shape.length; i++) {
                         shape[i] = i == 0 ? 2 : shape[i] >= 0 ? shape[i] : DEFAULT_SEQUENCE;
                     }
-                    conditioning.put(spec.name(), gaussian(rng, 1, shape));
+                    conditioning.put(spec.name(), spec.dtype().isFloatingPoint() ? gaussian(rng, 1, shape)
+                            : classLabels(shape));
                 }
             }
         }
@@ -542,6 +543,17 @@ public final class DenoiseBenchmark {
             }
         }
         return unetSpecs;
+    }
+
+    /** An integer input (the x4 upscaler's {@code class_labels}): its default noise level everywhere. */
+    private static Tensor classLabels(long... shape) {
+        long count = 1;
+        for (long dim : shape) {
+            count *= dim;
+        }
+        long[] values = new long[Math.toIntExact(count)];
+        java.util.Arrays.fill(values, dev.asyncdiff.api.GenerationRequest.DEFAULT_NOISE_LEVEL);
+        return Tensor.ofLongs(values, shape);
     }
 
     private static Tensor gaussian(SplittableRandom rng, double scale, long... shape) {

@@ -35,7 +35,7 @@ final class SynthCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--family", required = true, converter = FamilyConverter.class, paramLabel = "sd15|sd21|sdxl|sd3",
+    @Option(names = "--family", required = true, converter = FamilyConverter.class, paramLabel = "sd15|sd21|sdxl|sd3|sd15-inpaint|sdxl-inpaint|x4-upscaler",
             description = "Model family.")
     Family family;
 
