@@ -127,4 +127,38 @@ class RealExportGenerationTest {
             assertThat(leading.images()).hasSize(1);
         }
     }
+
+    /** Inpainting by the blend on the real exports: kept latents are the init image's, repainted ones change. */
+    @ParameterizedTest
+    @ValueSource(strings = {"sd15", "sdxl"})
+    void inpaintsByTheBlendInSequentialAndAsync(String family) {
+        java.awt.image.BufferedImage init = PipelineBasicsTest.gradient(64, 64);
+        java.awt.image.BufferedImage mask = new java.awt.image.BufferedImage(64, 64,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 32; x++) {
+                mask.setRGB(x, y, 0xFFFFFF);
+            }
+        }
+        try (StableDiffusionPipeline pipeline = open(family);
+             Vae vae = new Vae(ModelFolder.open(export(family)), TestContexts.on(backend))) {
+            float[] encoded = vae.encode(init, 64, 64);
+            for (AsyncConfig config : List.of(AsyncConfig.SEQUENTIAL, AsyncConfig.of(2, 1, false))) {
+                pipeline.setAsyncConfig(config);
+                try (PipelineOutput out = pipeline.run(GenerationRequest.builder("a red bicycle").steps(4)
+                        .guidanceScale(7.5).seed(5).size(64, 64).initImage(init, 0.75).mask(mask).build())) {
+                    float[] latents = out.latents().toFloatArray();
+                    boolean repainted = false;
+                    for (int i = 0; i < latents.length; i++) {
+                        if (i % 8 >= 4) {
+                            assertThat(latents[i]).as("%s %s kept latent %d", family, config, i).isEqualTo(encoded[i]);
+                        } else {
+                            repainted |= latents[i] != encoded[i];
+                        }
+                    }
+                    assertThat(repainted).as("%s %s repaints the left half", family, config).isTrue();
+                }
+            }
+        }
+    }
 }
