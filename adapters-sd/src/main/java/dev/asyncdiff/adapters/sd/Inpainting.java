@@ -1,7 +1,6 @@
 package dev.asyncdiff.adapters.sd;
 
 import dev.asyncdiff.api.Images;
-import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.StepInputs;
 import dev.asyncdiff.api.Tensor;
@@ -99,22 +98,10 @@ record Inpainting(int batch, int channels, int latentHeight, int latentWidth, fl
 
     /** The 9-channel UNet's {@code sample}: each branch's scaled latents, then the mask, then the masked latents. */
     StepInputs stepInputs() {
-        return (step, scaled) -> {
-            int plane = latentHeight * latentWidth;
-            int perImage = channels * plane;
-            float[] latents = scaled.toFloatArray();
-            int images = latents.length / perImage;
-            int stacked = 2 * channels + 1;
-            float[] sample = new float[images * stacked * plane];
-            for (int image = 0; image < images; image++) {
-                int base = image * stacked * plane;
-                System.arraycopy(latents, image * perImage, sample, base, perImage);
-                System.arraycopy(latentMask, 0, sample, base + perImage, plane);
-                System.arraycopy(maskedLatents, 0, sample, base + perImage + plane, perImage);
-            }
-            return new NamedTensors().put(StepInputs.SAMPLE, Tensor.ofFloats(sample, images, stacked, latentHeight,
-                    latentWidth));
-        };
+        float[] extra = new float[latentMask.length + maskedLatents.length];
+        System.arraycopy(latentMask, 0, extra, 0, latentMask.length);
+        System.arraycopy(maskedLatents, 0, extra, latentMask.length, maskedLatents.length);
+        return new ExtraChannels(extra, 1, channels + 1);
     }
 
     /**

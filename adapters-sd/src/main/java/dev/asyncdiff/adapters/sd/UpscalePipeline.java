@@ -241,17 +241,7 @@ public final class UpscalePipeline extends ContextPipeline {
         ParallelStrategy loop = denoiser.strategy(h, w, () -> model.denoiserInputShapes(h, w));
         TimestepContract.check(loop.denoiserInputs(), timesteps,
                 request.scheduler() != null ? request.scheduler() : schedulerClass, model.modelFile("unet"));
-        StepInputs withImage = (step, scaled) -> {
-            float[] latents = scaled.toFloatArray();
-            int images2 = latents.length / (channels * h * w);
-            float[] sample = new float[images2 * (channels + 3) * h * w];
-            for (int i = 0; i < images2; i++) {
-                System.arraycopy(latents, i * channels * h * w, sample, i * (channels + 3) * h * w, channels * h * w);
-                System.arraycopy(noisedImage, (i % batch) * 3 * h * w, sample, (i * (channels + 3) + channels) * h * w,
-                        3 * h * w);
-            }
-            return new NamedTensors().put(StepInputs.SAMPLE, Tensor.ofFloats(sample, images2, channels + 3, h, w));
-        };
+        StepInputs withImage = new ExtraChannels(noisedImage, batch, 3);
         try (Tensor in = Tensor.ofFloats(origin.latents(), batch, channels, h, w);
              Tensor out = loop.denoise(new DenoiseRequest(scheduler, in, conditioning, Guidance.of(guidance), withImage,
                      new SplittableRandom(seed ^ SAMPLER_RNG_SALT), request.listener()::onStep,
