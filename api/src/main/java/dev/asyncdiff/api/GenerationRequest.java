@@ -1,9 +1,11 @@
 package dev.asyncdiff.api;
 
 import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * One text-to-image, image-to-image or inpainting generation. Build it with {@link #builder(String)}; every part
+ * One text-to-image, image-to-image, inpainting, upscaling or ControlNet generation. Build it with {@link #builder(String)}; every part
  * but the prompt is optional.
  *
  * @param prompt         what to draw
@@ -25,12 +27,18 @@ import java.awt.image.BufferedImage;
  * @param noiseLevel     upscaling: the noise the low-resolution init image is given before the upscaler conditions
  *                       on it (the x4 upscaler's {@code noise_level}, default {@value #DEFAULT_NOISE_LEVEL}); null
  *                       for every other kind
+ * @param controls       ControlNet: one control image per ControlNet of the pipeline, in order; empty for every
+ *                       other kind
+ * @param guessMode      ControlNet's guess mode: the ControlNets act on the conditional branch of guidance alone,
+ *                       their residuals scaled from 0.1 (shallowest) to 1 (the mid block), so the control image is
+ *                       followed even without a prompt
  * @param listener       told about phases and steps
  * @param cancellation   cancels the generation within one step
  */
 public record GenerationRequest(String prompt, String negativePrompt, int steps, Double guidanceScale, long seed,
                                 int width, int height, int numImages, String scheduler, BufferedImage initImage,
-                                double strength, BufferedImage mask, Integer noiseLevel, GenerationListener listener,
+                                double strength, BufferedImage mask, Integer noiseLevel, List<ControlImage> controls,
+                                boolean guessMode, GenerationListener listener,
                                 CancellationToken cancellation) {
     /** Default number of denoising steps. */
     public static final int DEFAULT_STEPS = 25;
@@ -72,6 +80,14 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
             throw new IllegalArgumentException(noiseLevel < 0 ? "the noise level must be >= 0, was " + noiseLevel
                     : "upscaling takes a low-resolution image and no mask");
         }
+        controls = controls == null ? List.of() : List.copyOf(controls);
+        if (!controls.isEmpty() && initImage != null) {
+            throw new IllegalArgumentException("control images guide a generation from noise; ControlNet with an init "
+                    + "image (image-to-image, inpainting, upscaling) is not served");
+        }
+        if (guessMode && controls.isEmpty()) {
+            throw new IllegalArgumentException("guess mode is a ControlNet setting: it needs control images");
+        }
         listener = listener == null ? GenerationListener.NONE : listener;
         cancellation = cancellation == null ? CancellationToken.none() : cancellation;
     }
@@ -96,10 +112,16 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         return mask != null;
     }
 
+    /** Whether ControlNets guide this generation. */
+    public boolean controlled() {
+        return !controls.isEmpty();
+    }
+
     /** The kind of generation this is. */
     public RequestKind kind() {
         return inpainting() ? RequestKind.INPAINTING : upscaling() ? RequestKind.UPSCALING
-                : imageToImage() ? RequestKind.IMAGE_TO_IMAGE : RequestKind.TEXT_TO_IMAGE;
+                : imageToImage() ? RequestKind.IMAGE_TO_IMAGE : controlled() ? RequestKind.CONTROLNET
+                : RequestKind.TEXT_TO_IMAGE;
     }
 
     /** Builds a {@link GenerationRequest}. Not thread-safe. */
@@ -117,6 +139,8 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         private double strength = DEFAULT_STRENGTH;
         private BufferedImage mask;
         private Integer noiseLevel;
+        private final List<ControlImage> controls = new ArrayList<>();
+        private boolean guessMode;
         private GenerationListener listener = GenerationListener.NONE;
         private CancellationToken cancellation = CancellationToken.none();
 
@@ -193,6 +217,18 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
             return this;
         }
 
+        /** ControlNet: the control image of the next ControlNet of the pipeline (call once per ControlNet, in order). */
+        public Builder control(ControlImage control) {
+            this.controls.add(control);
+            return this;
+        }
+
+        /** ControlNet's guess mode (default off); see {@link GenerationRequest#guessMode()}. */
+        public Builder guessMode(boolean value) {
+            this.guessMode = value;
+            return this;
+        }
+
         /** Told about phases and steps. */
         public Builder listener(GenerationListener value) {
             this.listener = value;
@@ -212,7 +248,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
          */
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, steps, guidanceScale, seed, width, height, numImages,
-                    scheduler, initImage, strength, mask, noiseLevel, listener, cancellation);
+                    scheduler, initImage, strength, mask, noiseLevel, controls, guessMode, listener, cancellation);
         }
     }
 }

@@ -11,7 +11,9 @@ public enum RequestKind {
     /** A noised init image repainted where a mask is white ({@link GenerationRequest#mask()}). */
     INPAINTING,
     /** A low-resolution image made larger ({@link GenerationRequest.Builder#upscale}). */
-    UPSCALING;
+    UPSCALING,
+    /** From noise, conditioned on a prompt and guided by ControlNets' control images ({@link GenerationRequest#controls()}). */
+    CONTROLNET;
 
     /** The stable name, e.g. {@code text-to-image}. */
     public String id() {

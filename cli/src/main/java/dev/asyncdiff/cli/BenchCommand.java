@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.bench.BenchConfig;
+import dev.asyncdiff.bench.ControlNetBenchmark;
 import dev.asyncdiff.bench.DenoiseBenchmark;
 import dev.asyncdiff.bench.SoakBenchmark;
 import dev.asyncdiff.spi.RuntimeConfig;
@@ -70,6 +72,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the results as JSON.")
     boolean json;
 
+    @Option(names = "--controlnet", paramLabel = "DIR",
+            description = "Instead of the bare UNet: time ControlNet generation with these ControlNets (repeat for "
+                    + "several) placed separate (whole every step, as the original AsyncDiff) and merged into the UNet "
+                    + "graph (split with it), sequential and under each nNsS of --configs (default n2s1), side by side.")
+    List<Path> controlNets = new ArrayList<>();
+
     private static final int SOAK_DEFAULT_SIZE = 64;
 
     @Option(names = "--soak", paramLabel = "CYCLES",
@@ -100,12 +108,34 @@ final class BenchCommand implements Callable<Integer> {
             return soak(deviceList, err);
         }
         Path folder = model != null ? model : CachedModels.ensure(Family.SD21, Scale.SMALL, err);
+        if (!controlNets.isEmpty()) {
+            return controlNet(folder, deviceList, parsed, err);
+        }
         DenoiseBenchmark.Report report = new DenoiseBenchmark(folder, size / 8).run(deviceList, steps, parsed, repeats, line -> {
             err.println("asyncdiff: " + line);
             err.flush();
         });
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? toJson(report) : toTable(report));
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private int controlNet(Path folder, List<Device> deviceList, List<BenchConfig> parsed, PrintWriter err) {
+        List<AsyncConfig> asyncConfigs = parsed.stream().filter(c -> !c.sequential() && c.guidanceGroups() == 1)
+                .map(BenchConfig::async).toList();
+        if (configs == null) {
+            asyncConfigs = List.of(new AsyncConfig(2, 1, 1, false));
+        }
+        List<ControlNetBenchmark.Result> results = new ControlNetBenchmark(folder, controlNets, size).run(deviceList,
+                steps, asyncConfigs, repeats, line -> {
+                    err.println("asyncdiff: " + line);
+                    err.flush();
+                });
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(String.format(Locale.ROOT, "%s with %s: %d steps, %dx%d px, guidance 7.5", folder, controlNets,
+                steps, size, size));
+        out.print(ControlNetBenchmark.table(results));
         out.flush();
         return ExitCodes.OK;
     }

@@ -1,5 +1,7 @@
 package dev.asyncdiff.cli;
 
+import dev.asyncdiff.adapters.controlnet.ControlNetAdapterProvider;
+import dev.asyncdiff.api.AddOn;
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.CancellationToken;
 import dev.asyncdiff.api.DiffusionPipeline;
@@ -31,6 +33,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -125,6 +128,20 @@ class GenerateCommand implements Callable<Integer> {
                     + "inpainting at 1 starts from pure noise (default: ${DEFAULT-VALUE}).")
     double strength;
 
+    @ArgGroup(exclusive = false, multiplicity = "0..*", heading = "ControlNet (repeat for several):%n")
+    List<ControlNetOptions> controlNets = new ArrayList<>();
+
+    @Option(names = "--guess-mode",
+            description = "ControlNet guess mode: the ControlNets act on the conditional half of guidance alone, "
+                    + "their residuals scaled from 0.1 to 1, so the control image is followed even without a prompt.")
+    boolean guessMode;
+
+    @Option(names = "--controlnet-placement", paramLabel = "merged|separate", defaultValue = "merged",
+            description = "Where ControlNets run: merged into the UNet graph, their cost split over the devices with "
+                    + "it, or separate, whole before the UNet every step as the original AsyncDiff (default: "
+                    + "${DEFAULT-VALUE}).")
+    String controlNetPlacement;
+
     @Option(names = "--out", paramLabel = "FILE.png", defaultValue = "out.png",
             description = "Output PNG (with the parameters) or JPEG (.jpg); with several images out-0.png, "
                     + "out-1.png, … (default: ${DEFAULT-VALUE}).")
@@ -183,7 +200,13 @@ class GenerateCommand implements Callable<Integer> {
             request.guidanceScale(guidance);
         }
         startFrom(request, initImage, maskImage);
+        for (ControlNetOptions control : controlNets) {
+            request.control(control.controlImage());
+        }
+        request.guessMode(guessMode);
         GenerationRequest generation = request.build();
+        List<AddOn> addOns = controlNets.stream().map(c -> AddOn.controlNet(c.folder)).toList();
+        System.setProperty(ControlNetAdapterProvider.PLACEMENT_PROPERTY, controlNetPlacement);
         CountDownLatch finished = new CountDownLatch(1);
         Thread onInterrupt = new Thread(() -> {
             cancellation.cancel();
@@ -194,7 +217,7 @@ class GenerateCommand implements Callable<Integer> {
             }
         }, "asyncdiff-cancel");
         Runtime.getRuntime().addShutdownHook(onInterrupt);
-        try (DiffusionPipeline pipeline = engine.open(modelDir)) {
+        try (DiffusionPipeline pipeline = addOns.isEmpty() ? engine.open(modelDir) : engine.open(modelDir, addOns)) {
             configure(pipeline);
             pipeline.setCfgParallel(cfgParallel);
             pipeline.setAsyncConfig(asyncConfig);
@@ -272,6 +295,15 @@ class GenerateCommand implements Callable<Integer> {
         }
         if (mask != null && image == null) {
             throw usage("--mask needs --image: the mask says which part of that image to repaint");
+        }
+        if (guessMode && controlNets.isEmpty()) {
+            throw usage("--guess-mode is a ControlNet setting: give --controlnet DIR --control-image FILE");
+        }
+        if (!controlNets.isEmpty() && image != null) {
+            throw usage("--controlnet guides a generation from noise; it cannot be combined with --image");
+        }
+        if (!controlNetPlacement.equals("merged") && !controlNetPlacement.equals("separate")) {
+            throw usage("--controlnet-placement must be merged or separate, was " + controlNetPlacement);
         }
         if (guidance != null && !(guidance >= 0 && Double.isFinite(guidance))) {
             throw usage("--guidance must be a finite number >= 0, was " + guidance);

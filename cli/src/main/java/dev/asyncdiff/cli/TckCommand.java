@@ -1,5 +1,6 @@
 package dev.asyncdiff.cli;
 
+import dev.asyncdiff.api.AddOn;
 import dev.asyncdiff.spi.ProviderCatalog;
 import dev.asyncdiff.tck.CheckResult;
 import dev.asyncdiff.tck.CompatibilityKit;
@@ -96,6 +97,11 @@ final class TckCommand implements Callable<Integer> {
     @Option(names = "--html", paramLabel = "FILE", description = "Write the report as a self-contained HTML page.")
     Path html;
 
+    @Option(names = "--controlnet", paramLabel = "DIR",
+            description = "A ControlNet opened with --model (repeat for several): the kit then checks ControlNet "
+                    + "generation, one control image per ControlNet.")
+    List<Path> controlNets = new java.util.ArrayList<>();
+
     @Override
     public Integer call() throws IOException {
         Tolerances tolerances = trainedFp16 ? Tolerances.TRAINED_FP16 : Tolerances.RANDOM_WEIGHTS;
@@ -115,7 +121,8 @@ final class TckCommand implements Callable<Integer> {
         CompatibilityKit kit;
         try {
             kit = CompatibilityKit.create(new CompatibilityKit.Subject(adapter, model, tolerances, steps, size, backend,
-                    guidance, stochasticSampler.equals("none") ? null : stochasticSampler),
+                    guidance, stochasticSampler.equals("none") ? null : stochasticSampler,
+                    controlNets.stream().map(AddOn::controlNet).toList()),
                     ProviderCatalog.load(RuntimeOptions.providerLoader(pluginFolders, System.getenv())));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());

@@ -2,6 +2,7 @@ package dev.asyncdiff.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.asyncdiff.api.AddOn;
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.DiffusionPipeline;
@@ -85,9 +86,20 @@ public final class Engine {
         return open(modelDir, adapterFor(modelDir));
     }
 
+    /**
+     * Opens the folder with add-on models (ControlNets …), with the adapter that supports both, on a backend the
+     * pipeline owns.
+     *
+     * @throws ModelNotFoundException   when the folder or its {@code model_index.json} is missing
+     * @throws IllegalArgumentException naming the add-ons and the adapters known when no adapter takes them
+     */
+    public DiffusionPipeline open(Path modelDir, List<AddOn> addOns) {
+        return openWith(modelDir, addOns, adapterFor(modelDir, addOns), context());
+    }
+
     /** Opens the folder with {@code adapter}, on a backend the pipeline owns. */
     public DiffusionPipeline open(Path modelDir, ModelAdapterProvider adapter) {
-        return openWith(modelDir, adapter, context());
+        return openWith(modelDir, List.of(), adapter, context());
     }
 
     /**
@@ -95,12 +107,18 @@ public final class Engine {
      * to close after the pipeline (to share one backend between several pipelines, as the kit does).
      */
     public DiffusionPipeline open(Path modelDir, Backend backend) {
-        return openWith(modelDir, adapterFor(modelDir), context(backend));
+        return open(modelDir, List.of(), backend);
     }
 
-    private static DiffusionPipeline openWith(Path modelDir, ModelAdapterProvider adapter, PipelineContext context) {
+    /** {@link #open(Path, Backend)} with add-on models. */
+    public DiffusionPipeline open(Path modelDir, List<AddOn> addOns, Backend backend) {
+        return openWith(modelDir, addOns, adapterFor(modelDir, addOns), context(backend));
+    }
+
+    private static DiffusionPipeline openWith(Path modelDir, List<AddOn> addOns, ModelAdapterProvider adapter,
+                                              PipelineContext context) {
         try {
-            return adapter.open(modelDir, context);
+            return addOns.isEmpty() ? adapter.open(modelDir, context) : adapter.open(modelDir, addOns, context);
         } catch (RuntimeException e) {
             context.close();
             throw e;
@@ -127,6 +145,17 @@ public final class Engine {
      * @throws IllegalArgumentException naming the pipeline class and the adapters known when none does
      */
     public ModelAdapterProvider adapterFor(Path modelDir) {
+        return adapterFor(modelDir, List.of());
+    }
+
+    /**
+     * The adapter for {@code modelDir} with {@code addOns}: the first adapter (by name) whose
+     * {@code supports(modelDir, addOns)} accepts them.
+     *
+     * @throws ModelNotFoundException   when the folder or its {@code model_index.json} is missing
+     * @throws IllegalArgumentException naming the pipeline class, the add-ons and the adapters known when none does
+     */
+    public ModelAdapterProvider adapterFor(Path modelDir, List<AddOn> addOns) {
         Path index = modelDir.resolve("model_index.json");
         if (!Files.isDirectory(modelDir)) {
             throw new ModelNotFoundException(modelDir, "model folder");
@@ -136,12 +165,13 @@ public final class Engine {
         }
         ProviderRegistry<ModelAdapterProvider> adapters = runtime.adapters();
         for (ModelAdapterProvider adapter : adapters.all()) {
-            if (adapter.supports(modelDir)) {
+            if (adapter.supports(modelDir, addOns)) {
                 return adapter;
             }
         }
         throw new IllegalArgumentException("no adapter opens " + modelDir + " (model_index.json _class_name '"
-                + pipelineClass(index) + "'); adapters on the class path: " + (adapters.names().isEmpty() ? "none"
+                + pipelineClass(index) + "')" + (addOns.isEmpty() ? "" : " with " + addOns.stream()
+                .map(a -> a.kind() + " " + a.folder()).toList()) + "; adapters on the class path: " + (adapters.names().isEmpty() ? "none"
                 : String.join(", ", adapters.names())) + "; add an adapter plugin with --plugins DIR or ASYNCDIFF_PLUGINS");
     }
 

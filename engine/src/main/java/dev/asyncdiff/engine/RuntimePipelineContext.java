@@ -13,6 +13,9 @@ import dev.asyncdiff.spi.DenoiserSource;
 import dev.asyncdiff.spi.DenoiserSpec;
 import dev.asyncdiff.spi.PipelineContext;
 import dev.asyncdiff.spi.StrategyContext;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -64,6 +67,18 @@ final class RuntimePipelineContext implements PipelineContext {
                     : "") + " needs " + needed + " devices, the runtime has " + devices.size() + " " + devices
                     + " (e.g. --devices cpu:0,cpu:1)");
         }
+    }
+
+    /** {@code derived/} under the split cache. */
+    @Override
+    public Path cacheDirectory() {
+        Path folder = engine.splitCache().resolve("derived");
+        try {
+            Files.createDirectories(folder);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the cache folder " + folder + ": " + e, e);
+        }
+        return folder;
     }
 
     @Override

@@ -54,6 +54,12 @@ public interface PipelineContext extends AutoCloseable {
      */
     ParallelStrategy denoiser(DenoiserSpec denoiser, AsyncConfig config, boolean cfgParallel);
 
+    /**
+     * A folder, under the runtime's cache, where an adapter keeps the models it derives from a folder's (a
+     * ControlNet merged into a UNet), so that later runs reuse them; created when absent.
+     */
+    Path cacheDirectory();
+
     /** The name of the strategy {@link #denoiser} uses for {@code config}, e.g. {@code sequential} or {@code async}. */
     String strategyName(AsyncConfig config);
 

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -30,6 +31,8 @@ import org.slf4j.LoggerFactory;
  * {@code text_encoder_3/} and {@code tokenizer_3/} (T5) too, and {@code transformer/} instead of
  * {@code unet/}; the denoiser's weights follow {@code unetPolicy} either way. The x4 upscaler's folder
  * adds {@code low_res_scheduler/} and has no {@code vae_encoder/}, as {@link PipelineIndex#components} lists.
+ * A ControlNet is a folder of its own ({@link #writeControlNet}), as diffusers publishes it; the family folder's
+ * UNet can take its residuals.
  *
  * <p>The folder is assembled under a temporary name beside {@code outDir} and renamed into place
  * once complete ({@code model_index.json} last), so a failure never leaves a folder that looks
@@ -100,12 +103,30 @@ public final class SyntheticModels {
      */
     public static SyntheticFolder write(Family family, Scale scale, DType dtype, long seed, TokenizerKind tokenizer,
                                        ExternalDataPolicy unetPolicy, Path outDir) {
+        return write(family, scale, dtype, seed, tokenizer, unetPolicy, false, outDir);
+    }
+
+    /**
+     * Writes the model folder of {@code family} at {@code scale} to {@code outDir}; with
+     * {@code controlNetResiduals} its {@code unet/model.onnx} is the UNet that also takes a ControlNet's
+     * residuals ({@link UNetGraph#build(UNetConfig, Weights, DType, boolean)}), with the same weights.
+     *
+     * @param unetPolicy where the UNet's initializers go; the other models use {@link ExternalDataPolicy#AUTO}
+     * @throws IllegalArgumentException for a dtype other than FP32/FP16, residual inputs on a family without a
+     *     UNet, or an output folder that is a file, a non-empty folder or cannot be created (naming it)
+     * @throws UncheckedIOException naming the file when writing fails; nothing is left at {@code outDir}
+     * @throws IllegalStateException when {@code tokenizer} is {@link TokenizerKind#CLIP} and the CLIP merges file is missing
+     */
+    public static SyntheticFolder write(Family family, Scale scale, DType dtype, long seed, TokenizerKind tokenizer,
+                                       ExternalDataPolicy unetPolicy, boolean controlNetResiduals, Path outDir) {
         if (family == null || scale == null || dtype == null || tokenizer == null || unetPolicy == null
                 || outDir == null) {
             throw new IllegalArgumentException("family, scale, dtype, tokenizer, unetPolicy and outDir are required");
         }
-        if (!DTYPES.contains(dtype)) {
-            throw new IllegalArgumentException("synthetic weights cannot be " + dtype + "; expected one of " + DTYPES);
+        checkDType(dtype);
+        if (controlNetResiduals && family.hasTransformer()) {
+            throw new IllegalArgumentException("ControlNet residual inputs need a UNet; " + family.cliName()
+                    + " has a transformer");
         }
         Path target = outDir.toAbsolutePath().normalize();
         checkReplaceable(target);
@@ -116,17 +137,66 @@ public final class SyntheticModels {
             // like T5 itself, whose embedding (32,128 rows) is larger than its tokenizer (32,100)
             preset = preset.withT5VocabSize(Math.max(preset.textEncoder3().vocabSize(), UnigramVocabulary.small().size()));
         }
+        FamilyPreset components = preset;
+        Map<String, Long> parameters = staged(target, staging -> {
+            Map<String, Long> counts = writeComponents(staging, family, components, dtype, new Weights(seed),
+                    vocabulary, unetPolicy, controlNetResiduals);
+            Json.write(staging.resolve(MODEL_INDEX), PipelineIndex.of(family));
+            return counts;
+        });
+        long bytes = sizeOf(target);
+        LOG.info("wrote {} {} {} model folder to {} ({} bytes)", family.cliName(), scale.cliName(),
+                dtype.name().toLowerCase(Locale.ROOT), target, bytes);
+        return new SyntheticFolder(target, family, scale, dtype, seed, tokenizer, vocabulary.size(), parameters, bytes);
+    }
+
+    /**
+     * Writes the ControlNet of {@code family} ({@link ControlNetConfig#of}) to {@code outDir}: {@code config.json}
+     * with diffusers' {@code ControlNetModel} keys and {@code model.onnx} ({@link ControlNetGraph}), its weights
+     * placed by {@link #defaultUnetPolicy} ({@code model.onnx_data} at full scale). With the same seed the
+     * encoder's weights are those of the family folder's UNet, as {@code ControlNetModel.from_unet} copies them.
+     *
+     * @throws IllegalArgumentException for a family without a ControlNet (naming the valid ones), a dtype other
+     *     than FP32/FP16, or an output folder that is a file, a non-empty folder or cannot be created (naming it)
+     * @throws UncheckedIOException naming the file when writing fails; nothing is left at {@code outDir}
+     */
+    public static ControlNetFolder writeControlNet(Family family, Scale scale, DType dtype, long seed, Path outDir) {
+        if (family == null || scale == null || dtype == null || outDir == null) {
+            throw new IllegalArgumentException("family, scale, dtype and outDir are required");
+        }
+        checkDType(dtype);
+        ControlNetConfig config = ControlNetConfig.of(family, scale);
+        Path target = outDir.toAbsolutePath().normalize();
+        checkReplaceable(target);
+        CacheLock.removeAbandoned(target, ".");
+        long parameters = staged(target, staging -> {
+            ControlNetGraph graph = ControlNetGraph.build(config, new Weights(seed), dtype);
+            Json.write(staging.resolve("config.json"), config.toDiffusersConfig());
+            graph.write(staging.resolve(MODEL_FILE), defaultUnetPolicy(scale));
+            return graph.parameterCount();
+        });
+        long bytes = sizeOf(target);
+        LOG.info("wrote {} {} {} ControlNet to {} ({} parameters, {} bytes)", family.cliName(), scale.cliName(),
+                dtype.name().toLowerCase(Locale.ROOT), target, parameters, bytes);
+        return new ControlNetFolder(target, family, scale, dtype, seed, parameters, bytes);
+    }
+
+    private static void checkDType(DType dtype) {
+        if (!DTYPES.contains(dtype)) {
+            throw new IllegalArgumentException("synthetic weights cannot be " + dtype + "; expected one of " + DTYPES);
+        }
+    }
+
+    /**
+     * Fills a staging folder beside {@code target} and renames it into place; on failure the staging
+     * folder is removed and nothing is left at {@code target}.
+     */
+    private static <T> T staged(Path target, Function<Path, T> fill) {
         Path staging = createStaging(target);
         try {
-            Map<String, Long> parameters = writeComponents(staging, family, preset, dtype, new Weights(seed),
-                    vocabulary, unetPolicy);
-            Json.write(staging.resolve(MODEL_INDEX), PipelineIndex.of(family));
+            T result = fill.apply(staging);
             moveIntoPlace(staging, target);
-            long bytes = sizeOf(target);
-            LOG.info("wrote {} {} {} model folder to {} ({} bytes)", family.cliName(), scale.cliName(),
-                    dtype.name().toLowerCase(Locale.ROOT), target, bytes);
-            return new SyntheticFolder(target, family, scale, dtype, seed, tokenizer, vocabulary.size(), parameters,
-                    bytes);
+            return result;
         } catch (RuntimeException | Error e) {
             deleteRecursively(staging);
             throw e;
@@ -135,7 +205,7 @@ public final class SyntheticModels {
 
     private static Map<String, Long> writeComponents(Path dir, Family family, FamilyPreset preset, DType dtype,
                                                      Weights weights, BpeVocabulary vocabulary,
-                                                     ExternalDataPolicy unetPolicy) {
+                                                     ExternalDataPolicy unetPolicy, boolean controlNetResiduals) {
         List<String> components = PipelineIndex.components(family);
         if (components.contains("low_res_scheduler")) {
             Json.write(folder(dir, "low_res_scheduler").resolve(SCHEDULER_FILE),
@@ -163,8 +233,8 @@ public final class SyntheticModels {
             writeModel(dir, "transformer", preset.transformer().toDiffusersConfig(),
                     Sd3TransformerGraph.build(preset.transformer(), weights, dtype), unetPolicy, parameters);
         } else {
-            writeModel(dir, "unet", preset.unet().toDiffusersConfig(), UNetGraph.build(preset.unet(), weights, dtype),
-                    unetPolicy, parameters);
+            writeModel(dir, "unet", preset.unet().toDiffusersConfig(),
+                    UNetGraph.build(preset.unet(), weights, dtype, controlNetResiduals), unetPolicy, parameters);
         }
         if (components.contains("vae_encoder")) {
             writeModel(dir, "vae_encoder", preset.vae().toDiffusersConfig(),

@@ -1,5 +1,6 @@
 package dev.asyncdiff.synthetic;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -158,6 +159,37 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
     /** Width of the time embedding: four times the first level's channels. */
     public int timeEmbedDim() {
         return 4 * blockOutChannels.get(0);
+    }
+
+    /**
+     * Channels of the down path's residuals in diffusers' order: {@code conv_in}'s output, then each down
+     * block's ResNets (with their attentions) and downsampler. They are the skips the up blocks consume
+     * (deepest first) and a ControlNet's {@code down_block_K_additional_residual} outputs: 12 for SD 1.5, 9 for SDXL.
+     */
+    public List<Integer> downResidualChannels() {
+        List<Integer> channels = new ArrayList<>();
+        channels.add(blockOutChannels.get(0));
+        for (int level = 0; level < levels(); level++) {
+            int count = layersPerBlock + (level < levels() - 1 ? 1 : 0);
+            channels.addAll(Collections.nCopies(count, blockOutChannels.get(level)));
+        }
+        return List.copyOf(channels);
+    }
+
+    /**
+     * How many times smaller than the latent each of {@link #downResidualChannels()} is per side: 1 up to
+     * the first downsampler, whose output is 2, and so on (1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8 for SD 1.5).
+     */
+    public List<Integer> downResidualScales() {
+        List<Integer> scales = new ArrayList<>();
+        scales.add(1);
+        for (int level = 0; level < levels(); level++) {
+            scales.addAll(Collections.nCopies(layersPerBlock, 1 << level));
+            if (level < levels() - 1) {
+                scales.add(1 << (level + 1));
+            }
+        }
+        return List.copyOf(scales);
     }
 
     /** This UNet with {@code channels} input channels (an inpainting UNet: 9), everything else the same. */

@@ -5,6 +5,7 @@ import dev.asyncdiff.onnx.graph.Attr;
 import dev.asyncdiff.onnx.graph.GraphBuilder;
 import dev.asyncdiff.onnx.graph.OnnxTypes;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 
@@ -16,13 +17,15 @@ import java.util.List;
  * multiple of {@code 2^(levels-1)}. A UNet with a class embedding (the x4 upscaler) also takes
  * {@code class_labels}, int64 {@code [batch]}, after {@code encoder_hidden_states}: diffusers has no
  * standard export of it, so the name is the forward argument's, as a torch export would call it.
+ * A variant also takes a {@link ControlNetGraph ControlNet}'s residuals
+ * ({@link #build(UNetConfig, Weights, DType, boolean)}). The encoder half is {@link UNetEncoder}'s.
  */
 @SuppressWarnings("try") // scopes are opened for their names; the body never touches the guard
 public final class UNetGraph {
     /** Gain of {@code conv_out}, so that the predicted noise has a standard deviation well under one. */
     static final double CONV_OUT_GAIN = 0.5;
-    /** Standard deviation of {@code class_embedding}: of the order of the time embedding it is added to. */
-    static final double CLASS_EMBEDDING_STD = 0.5;
+    /** The name of the mid-block residual: a ControlNet's output and a residual UNet's input. */
+    public static final String MID_RESIDUAL = "mid_block_additional_residual";
     private static final double MAX_PERIOD = 10_000;
 
     private UNetGraph() {
@@ -35,6 +38,23 @@ public final class UNetGraph {
      * @throws IllegalArgumentException when {@code dtype} is not FP32 or FP16
      */
     public static GraphBuilder build(UNetConfig cfg, Weights weights, DType dtype) {
+        return build(cfg, weights, dtype, false);
+    }
+
+    /**
+     * Builds the UNet of {@code cfg}, with {@code residualInputs} the variant that takes a ControlNet's
+     * outputs (OnnxStack's "controlnet UNet"): after the other inputs come
+     * {@code down_block_0_additional_residual} … {@code down_block_{N-1}_additional_residual}
+     * ({@code [batch, channels, height/f, width/f]} per {@link UNetConfig#downResidualChannels()} and
+     * {@link UNetConfig#downResidualScales()}) and {@code mid_block_additional_residual}. As in diffusers'
+     * {@code UNet2DConditionModel.forward}, each down residual is added to its skip connection once the
+     * down blocks have run (the mid block still takes the down path's own output), and the mid residual
+     * to the mid block's output. Parameters, their names and their values are those of the plain UNet,
+     * so zero residuals give exactly its output.
+     *
+     * @throws IllegalArgumentException when {@code dtype} is not FP32 or FP16
+     */
+    public static GraphBuilder build(UNetConfig cfg, Weights weights, DType dtype, boolean residualInputs) {
         GraphBuilder graph = new GraphBuilder("unet");
         Layers nn = new Layers(graph, weights, dtype);
         int levels = cfg.levels();
@@ -48,96 +68,52 @@ public final class UNetGraph {
         String context = graph.input("encoder_hidden_states", dtype, "batch", cfg.sequenceLength(),
                 cfg.crossAttentionDim());
         String classLabels = cfg.hasClassEmbedding() ? graph.input("class_labels", DType.INT64, "batch") : null;
-
-        String temb;
-        try (GraphBuilder.Scope s = nn.scope("time_proj")) {
-            String batch = nn.op("Slice", List.of(nn.op("Shape", List.of(sample)), nn.longs(0), nn.longs(1)));
-            String timesteps = nn.op("Expand", List.of(timestep, batch));
-            temb = sinusoidal(nn, timesteps, channels.get(0));
-        }
-        try (GraphBuilder.Scope s = nn.scope("time_embedding")) {
-            temb = nn.linear("linear_1", temb, channels.get(0), tembDim, true, 1);
-            temb = nn.linear("linear_2", nn.silu("act", temb), tembDim, tembDim, true, 1);
-        }
-        if (classLabels != null) {
-            String classEmbedding;
-            try (GraphBuilder.Scope s = nn.scope("class_embedding")) {
-                String table = nn.parameter("weight", new long[] {cfg.numClassEmbeds(), tembDim}, CLASS_EMBEDDING_STD);
-                classEmbedding = nn.op("Gather", List.of(table, classLabels), Attr.i("axis", 0));
+        String textEmbeds = cfg.hasAddEmbedding() ? graph.input("text_embeds", dtype, "batch", cfg.textEmbedsDim())
+                : null;
+        String timeIds = cfg.hasAddEmbedding() ? graph.input("time_ids", dtype, "batch", UNetConfig.TIME_IDS) : null;
+        List<String> downResiduals = new ArrayList<>();
+        String midResidual = null;
+        if (residualInputs) {
+            List<Integer> residualChannels = cfg.downResidualChannels();
+            List<Integer> scales = cfg.downResidualScales();
+            for (int k = 0; k < residualChannels.size(); k++) {
+                downResiduals.add(graph.input(downResidualName(k), dtype, "batch", residualChannels.get(k),
+                        scaledAxis("height", scales.get(k)), scaledAxis("width", scales.get(k))));
             }
-            temb = nn.add(temb, classEmbedding);
-        }
-        if (cfg.hasAddEmbedding()) {
-            String textEmbeds = graph.input("text_embeds", dtype, "batch", cfg.textEmbedsDim());
-            String timeIds = graph.input("time_ids", dtype, "batch", UNetConfig.TIME_IDS);
-            String timeEmbeds;
-            try (GraphBuilder.Scope s = nn.scope("add_time_proj")) {
-                String flat = nn.op("Reshape", List.of(nn.op("Cast", List.of(timeIds), Attr.i("to", onnxType(DType.FP32))),
-                        nn.longs(-1)));
-                timeEmbeds = sinusoidal(nn, flat, cfg.additionTimeEmbedDim());
-                timeEmbeds = nn.op("Reshape", List.of(timeEmbeds,
-                        nn.longs(-1, (long) UNetConfig.TIME_IDS * cfg.additionTimeEmbedDim())));
-            }
-            String addEmbeds = nn.op("Concat", List.of(textEmbeds, timeEmbeds), Attr.i("axis", -1));
-            try (GraphBuilder.Scope s = nn.scope("add_embedding")) {
-                String aug = nn.linear("linear_1", addEmbeds, cfg.projectionClassEmbeddingsInputDim(), tembDim, true, 1);
-                aug = nn.linear("linear_2", nn.silu("act", aug), tembDim, tembDim, true, 1);
-                temb = nn.add(temb, aug);
-            }
+            int deepest = 1 << (levels - 1);
+            midResidual = graph.input(MID_RESIDUAL, dtype, "batch", channels.get(levels - 1),
+                    scaledAxis("height", deepest), scaledAxis("width", deepest));
         }
 
+        String temb = UNetEncoder.timeEmbedding(nn, cfg, sample, timestep, classLabels, textEmbeds, timeIds);
         String h = nn.conv("conv_in", sample, cfg.inChannels(), channels.get(0), 3, 1, 1, 1);
-        Deque<Skip> skips = new ArrayDeque<>();
-        skips.push(new Skip(h, channels.get(0)));
-        int current = channels.get(0);
-        for (int level = 0; level < levels; level++) {
-            int out = channels.get(level);
-            try (GraphBuilder.Scope block = nn.scope("down_blocks." + level)) {
-                for (int j = 0; j < cfg.layersPerBlock(); j++) {
-                    try (GraphBuilder.Scope r = nn.scope("resnets." + j)) {
-                        h = nn.resnet(h, temb, current, out, tembDim, groups, eps);
-                    }
-                    current = out;
-                    if (cfg.hasCrossAttention(level)) {
-                        h = attention(nn, cfg, j, h, context, out, level);
-                    }
-                    skips.push(new Skip(h, out));
-                }
-                if (level < levels - 1) {
-                    h = nn.downsample(h, out);
-                    skips.push(new Skip(h, out));
-                }
-            }
+        List<UNetEncoder.Skip> down = UNetEncoder.downBlocks(nn, cfg, h, temb, context);
+        h = down.get(down.size() - 1).value();
+        Deque<UNetEncoder.Skip> skips = new ArrayDeque<>();
+        for (int k = 0; k < down.size(); k++) {
+            UNetEncoder.Skip skip = down.get(k);
+            skips.push(residualInputs ? new UNetEncoder.Skip(nn.add(skip.value(), downResiduals.get(k)), skip.channels())
+                    : skip);
+        }
+        h = UNetEncoder.midBlock(nn, cfg, h, temb, context);
+        if (residualInputs) {
+            h = nn.add(h, midResidual);
         }
 
-        int deepest = channels.get(levels - 1);
-        try (GraphBuilder.Scope mid = nn.scope("mid_block")) {
-            try (GraphBuilder.Scope r = nn.scope("resnets.0")) {
-                h = nn.resnet(h, temb, deepest, deepest, tembDim, groups, eps);
-            }
-            try (GraphBuilder.Scope a = nn.scope("attentions.0")) {
-                // diffusers' UNetMidBlock2DCrossAttn takes no only_cross_attention: attn1 is self-attention
-                h = nn.transformer2d(h, context, deepest, cfg.crossAttentionDim(), cfg.attentionHeadDim().get(levels - 1),
-                        cfg.transformerLayersPerBlock().get(levels - 1), cfg.useLinearProjection(), false, groups);
-            }
-            try (GraphBuilder.Scope r = nn.scope("resnets.1")) {
-                h = nn.resnet(h, temb, deepest, deepest, tembDim, groups, eps);
-            }
-        }
-
+        int current = channels.get(levels - 1);
         for (int i = 0; i < levels; i++) {
             int level = levels - 1 - i;
             int out = channels.get(level);
             try (GraphBuilder.Scope block = nn.scope("up_blocks." + i)) {
                 for (int j = 0; j <= cfg.layersPerBlock(); j++) {
-                    Skip skip = skips.pop();
+                    UNetEncoder.Skip skip = skips.pop();
                     h = nn.op("Concat", List.of(h, skip.value()), Attr.i("axis", 1));
                     try (GraphBuilder.Scope r = nn.scope("resnets." + j)) {
                         h = nn.resnet(h, temb, current + skip.channels(), out, tembDim, groups, eps);
                     }
                     current = out;
                     if (cfg.hasCrossAttention(level)) {
-                        h = attention(nn, cfg, j, h, context, out, level);
+                        h = UNetEncoder.attention(nn, cfg, j, h, context, out, level);
                     }
                 }
                 if (i < levels - 1) {
@@ -152,13 +128,17 @@ public final class UNetGraph {
         return graph;
     }
 
-    private static String attention(Layers nn, UNetConfig cfg, int index, String h, String context, int channels,
-                                    int level) {
-        try (GraphBuilder.Scope a = nn.scope("attentions." + index)) {
-            return nn.transformer2d(h, context, channels, cfg.crossAttentionDim(), cfg.attentionHeadDim().get(level),
-                    cfg.transformerLayersPerBlock().get(level), cfg.useLinearProjection(), cfg.crossAttentionOnly(level),
-                    cfg.normNumGroups());
-        }
+    /**
+     * The name of down residual {@code index} ({@code down_block_0_additional_residual}, …): a ControlNet's
+     * output and a residual UNet's input.
+     */
+    public static String downResidualName(int index) {
+        return "down_block_" + index + "_additional_residual";
+    }
+
+    /** A symbolic spatial axis {@code scale} times smaller than {@code axis}: {@code height}, {@code height_div_2}, … */
+    static String scaledAxis(String axis, int scale) {
+        return scale == 1 ? axis : axis + "_div_" + scale;
     }
 
     /**
@@ -182,8 +162,5 @@ public final class UNetGraph {
     /** The ONNX element type number of {@code dtype}, for {@code Cast}. */
     static long onnxType(DType dtype) {
         return OnnxTypes.toOnnx(dtype).getNumber();
-    }
-
-    private record Skip(String value, int channels) {
     }
 }

@@ -10,6 +10,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.GraphBuilder;
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -25,11 +26,20 @@ final class GraphRun implements AutoCloseable {
 
     /** Writes {@code graph} to {@code file} and opens a one-thread session on it; the caller closes. */
     GraphRun(GraphBuilder graph, Path file) throws OrtException {
-        graph.write(file, ExternalDataPolicy.AUTO);
+        this(write(graph, file));
+    }
+
+    /** Opens a one-thread session on the model already written to {@code file}; the caller closes. */
+    GraphRun(Path file) throws OrtException {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(1);
             session = ENV.createSession(file.toString(), options);
         }
+    }
+
+    private static Path write(GraphBuilder graph, Path file) {
+        graph.write(file, ExternalDataPolicy.AUTO);
+        return file;
     }
 
     /** The declared inputs' infos by name. */
@@ -60,6 +70,12 @@ final class GraphRun implements AutoCloseable {
     /** Sets a float input. */
     GraphRun floatInput(String name, float[] values, long... shape) throws OrtException {
         replace(name, OnnxTensor.createTensor(ENV, FloatBuffer.wrap(values), shape));
+        return this;
+    }
+
+    /** Sets a float64 input. */
+    GraphRun doubleInput(String name, double[] values, long... shape) throws OrtException {
+        replace(name, OnnxTensor.createTensor(ENV, DoubleBuffer.wrap(values), shape));
         return this;
     }
 

@@ -13,6 +13,7 @@ import ai.onnxruntime.TensorInfo;
 import dev.asyncdiff.api.FloatFormats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -126,6 +127,13 @@ final class OrtRunner {
                     values[i] = (float) input.value().applyAsDouble(i);
                 }
                 return OnnxTensor.createTensor(ENV, FloatBuffer.wrap(values), shape);
+            }
+            case DOUBLE -> {
+                double[] values = new double[count];
+                for (int i = 0; i < count; i++) {
+                    values[i] = input.value().applyAsDouble(i);
+                }
+                return OnnxTensor.createTensor(ENV, DoubleBuffer.wrap(values), shape);
             }
             case FLOAT16 -> {
                 ByteBuffer bytes = ByteBuffer.allocateDirect(count * 2).order(ByteOrder.nativeOrder());

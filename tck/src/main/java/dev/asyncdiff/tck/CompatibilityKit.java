@@ -1,6 +1,7 @@
 package dev.asyncdiff.tck;
 
 import dev.asyncdiff.api.AsyncConfig;
+import dev.asyncdiff.api.AddOn;
 import dev.asyncdiff.api.RequestKind;
 import dev.asyncdiff.spi.ModelAdapterProvider;
 import dev.asyncdiff.spi.ProviderCatalog;
@@ -60,9 +61,16 @@ public final class CompatibilityKit {
      * @param backend           the backend provider's name, e.g. {@code onnx}
      * @param guidance          the guidance scale of every generation ({@code 1} for models without guidance)
      * @param stochasticSampler a stochastic sampler to try with a fixed seed, or null for none
+     * @param addOns            models opened with the folder (ControlNets: one control image each per request)
      */
     public record Subject(String adapter, Path modelFolder, Tolerances tolerances, int steps, int size, String backend,
-                          double guidance, String stochasticSampler) {
+                          double guidance, String stochasticSampler, List<AddOn> addOns) {
+        /** A subject without add-on models. */
+        public Subject(String adapter, Path modelFolder, Tolerances tolerances, int steps, int size, String backend,
+                       double guidance, String stochasticSampler) {
+            this(adapter, modelFolder, tolerances, steps, size, backend, guidance, stochasticSampler, List.of());
+        }
+
         /** A subject trying {@link #DEFAULT_STOCHASTIC_SAMPLER}. */
         public Subject(String adapter, Path modelFolder, Tolerances tolerances, int steps, int size, String backend,
                        double guidance) {
@@ -75,6 +83,7 @@ public final class CompatibilityKit {
         }
 
         public Subject {
+            addOns = addOns == null ? List.of() : List.copyOf(addOns);
             if (!(guidance >= 0) || !Double.isFinite(guidance)) {
                 throw new IllegalArgumentException("the kit's guidance scale must be a finite number >= 0, was "
                         + guidance);
@@ -86,6 +95,12 @@ public final class CompatibilityKit {
                 throw new IllegalArgumentException("the kit needs at least 4 steps to see warm-up and strides, was "
                         + steps);
             }
+        }
+
+        /** The same subject opened with {@code models} (ControlNets …) besides its folder. */
+        public Subject withAddOns(List<AddOn> models) {
+            return new Subject(adapter, modelFolder, tolerances, steps, size, backend, guidance, stochasticSampler,
+                    models);
         }
     }
 
@@ -120,7 +135,7 @@ public final class CompatibilityKit {
         }
         ProviderRegistry<ModelAdapterProvider> adapters = catalog.adapters();
         ModelAdapterProvider adapter = subject.adapter() != null ? adapters.get(subject.adapter())
-                : adapters.all().stream().filter(a -> a.supports(subject.modelFolder())).findFirst()
+                : adapters.all().stream().filter(a -> a.supports(subject.modelFolder(), subject.addOns())).findFirst()
                         .orElseThrow(() -> new IllegalArgumentException("no adapter supports " + subject.modelFolder()
                                 + "; adapters on the class path: " + adapters.names()));
         catalog.backends().get(subject.backend());

@@ -1,6 +1,8 @@
 package dev.asyncdiff.tck;
 
+import dev.asyncdiff.api.AddOn;
 import dev.asyncdiff.api.AsyncConfig;
+import dev.asyncdiff.api.ControlImage;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.DiffusionPipeline;
 import dev.asyncdiff.api.GenerationListener;
@@ -127,7 +129,8 @@ final class KitRuns {
         TrackingBackend tracking = new TrackingBackend(runtime.openBackend());
         PipelineContext context = Engine.create(runtime).context(tracking);
         try {
-            return new Opened(tracking, adapter.open(subject.modelFolder(), context));
+            return new Opened(tracking, subject.addOns().isEmpty() ? adapter.open(subject.modelFolder(), context)
+                    : adapter.open(subject.modelFolder(), subject.addOns(), context));
         } catch (RuntimeException e) {
             context.close();
             tracking.close();
@@ -148,6 +151,12 @@ final class KitRuns {
         if (variant.kind() == RequestKind.UPSCALING) {
             int[] size = imageSize();
             builder.upscale(initImage(size[0], size[1]), GenerationRequest.DEFAULT_NOISE_LEVEL);
+        } else if (variant.kind() == RequestKind.CONTROLNET) {
+            int[] size = imageSize();
+            long controlNets = subject.addOns().stream().filter(a -> a.kind().equals(AddOn.CONTROLNET)).count();
+            for (long j = 0; j < Math.max(1, controlNets); j++) {
+                builder.control(ControlImage.of(initImage(size[0], size[1])));
+            }
         } else if (variant.kind() != RequestKind.TEXT_TO_IMAGE) {
             int[] size = imageSize();
             // one-step generations (split exactness, guidance) run at full strength, so that their step runs

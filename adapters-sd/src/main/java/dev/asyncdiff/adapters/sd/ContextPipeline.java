@@ -28,9 +28,14 @@ abstract class ContextPipeline implements DiffusionPipeline {
 
     /** A pipeline whose denoiser is the folder's {@code denoiserComponent} ({@code unet} or {@code transformer}). */
     ContextPipeline(ModelFolder model, PipelineContext context, String denoiserComponent) {
+        this(model, context, model.modelFile(denoiserComponent));
+    }
+
+    /** A pipeline whose denoiser is the graph in {@code denoiserFile}. */
+    ContextPipeline(ModelFolder model, PipelineContext context, java.nio.file.Path denoiserFile) {
         this.model = model;
         this.context = context;
-        this.denoiser = new DenoiserRunner(context, model.modelFile(denoiserComponent));
+        this.denoiser = new DenoiserRunner(context, denoiserFile);
     }
 
     /** One generation's latents, pixels and parameters. */
@@ -118,7 +123,10 @@ abstract class ContextPipeline implements DiffusionPipeline {
             throw new IllegalArgumentException("the " + family() + " pipeline for " + model.directory() + " serves "
                     + kinds.stream().map(RequestKind::id).sorted().toList() + ", not " + request.kind().id()
                     + (kinds.equals(Set.of(RequestKind.INPAINTING))
-                    ? " (an inpainting model: give an init image and a mask, --image and --mask)" : ""));
+                    ? " (an inpainting model: give an init image and a mask, --image and --mask)"
+                    : request.kind() == RequestKind.CONTROLNET ? " (open the folder with its ControlNets: --controlnet "
+                    + "DIR, or Engine.open(folder, List.of(AddOn.controlNet(dir))))"
+                    : kinds.contains(RequestKind.CONTROLNET) ? " (give one control image per ControlNet)" : ""));
         }
         return request;
     }

@@ -20,8 +20,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.slf4j.Logger;
@@ -48,9 +50,11 @@ public final class StableDiffusionPipeline extends ContextPipeline {
     private final PromptConditioner conditioner;
     private final Vae vae;
     private final String schedulerClass;
+    private final UNetExtension extension;
 
-    private StableDiffusionPipeline(ModelFolder model, PipelineContext context) {
-        super(model, context, "unet");
+    private StableDiffusionPipeline(ModelFolder model, PipelineContext context, UNetExtension extension) {
+        super(model, context, extension != null ? extension.denoiser() : model.modelFile("unet"));
+        this.extension = extension;
         this.schedulerClass = ModelFolder.readJson(model.schedulerConfig()).path("_class_name").asText("scheduler");
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
@@ -89,6 +93,18 @@ public final class StableDiffusionPipeline extends ContextPipeline {
      *                                                  {@link Sd3Pipeline}, {@link UpscalePipeline})
      */
     public static StableDiffusionPipeline open(Path modelDir, PipelineContext context) {
+        return open(modelDir, context, null);
+    }
+
+    /**
+     * Opens the SD 1.x, 2.x or XL folder at {@code modelDir} with an extension (a ControlNet's) that changes its
+     * denoiser; the pipeline owns {@code context} and {@code extension}. When this method throws, the caller closes
+     * both.
+     *
+     * @throws dev.asyncdiff.api.ModelNotFoundException  when the folder is missing
+     * @throws dev.asyncdiff.api.MalformedModelException when it is not a complete SD 1.x/2.x/XL folder
+     */
+    public static StableDiffusionPipeline open(Path modelDir, PipelineContext context, UNetExtension extension) {
         if (modelDir == null || context == null) {
             throw new IllegalArgumentException("a pipeline needs a model folder and a context");
         }
@@ -97,7 +113,7 @@ public final class StableDiffusionPipeline extends ContextPipeline {
             throw new IllegalArgumentException(model.directory() + " is a " + model.family().displayName()
                     + " folder; open it with " + (model.family() == ModelFamily.SD3 ? "Sd3Pipeline" : "UpscalePipeline"));
         }
-        return new StableDiffusionPipeline(model, context);
+        return new StableDiffusionPipeline(model, context, extension);
     }
 
     @Override
@@ -107,7 +123,7 @@ public final class StableDiffusionPipeline extends ContextPipeline {
 
     @Override
     List<AutoCloseable> models() {
-        return List.of(conditioner, vae);
+        return extension == null ? List.of(conditioner, vae) : List.of(conditioner, vae, extension);
     }
 
     @Override
@@ -144,7 +160,9 @@ public final class StableDiffusionPipeline extends ContextPipeline {
         listener.onPhase(GenerationPhase.ENCODE_TEXT);
         long start = System.nanoTime();
         try (NamedTensors conditioning = conditioner.condition(request.prompt(), request.negativePrompt(), batch,
-                guided, height, width)) {
+                guided, height, width);
+             NamedTensors added = extension == null ? new NamedTensors()
+                     : extension.conditioning(request, width, height, guided ? 2 : 1)) {
             long textDone = System.nanoTime();
             StartingLatents origin;
             Inpainting inpainting = null;
@@ -175,15 +193,22 @@ public final class StableDiffusionPipeline extends ContextPipeline {
             float[] denoised = latents;
             if (timesteps.length > 0) {
                 ParallelStrategy loop = denoiser.strategy(latentHeight, latentWidth,
-                        () -> model.denoiserInputShapes(latentHeight, latentWidth));
+                        () -> inputShapes(width, height, latentHeight, latentWidth));
                 TimestepContract.check(loop.denoiserInputs(), timesteps,
                         request.scheduler() != null ? request.scheduler() : schedulerClass, model.modelFile("unet"));
                 NoiseScheduler stepping = inpainting != null && !inpaintingUnet
                         ? inpainting.blending(scheduler, timesteps) : scheduler;
-                StepInputs stepInputs = inpaintingUnet ? inpainting.stepInputs() : null;
+                StepInputs stepInputs = extension != null ? extension.stepInputs(request, conditioning)
+                        : inpaintingUnet ? inpainting.stepInputs() : null;
+                Map<String, Tensor> denoiserConditioning = new LinkedHashMap<>(conditioning.asMap());
+                denoiserConditioning.putAll(added.asMap());
+                Guidance guiding = Guidance.of(guidance);
+                if (request.guessMode() && guiding instanceof Guidance.Classifier classifier) {
+                    guiding = classifier.withGuessMode(true);
+                }
                 try (Tensor in = Tensor.ofFloats(latents, batch, channels, latentHeight, latentWidth);
-                     Tensor out = loop.denoise(new DenoiseRequest(stepping, in, conditioning.asMap(),
-                             Guidance.of(guidance), stepInputs, new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT),
+                     Tensor out = loop.denoise(new DenoiseRequest(stepping, in, denoiserConditioning,
+                             guiding, stepInputs, new SplittableRandom(request.seed() ^ SAMPLER_RNG_SALT),
                              listener::onStep, cancellation, timesteps))) {
                     denoised = out.toFloatArray();
                 }
@@ -214,6 +239,9 @@ public final class StableDiffusionPipeline extends ContextPipeline {
      */
     @Override
     public Set<RequestKind> requestKinds() {
+        if (extension != null) {
+            return extension.requestKinds();
+        }
         return model.unetInChannels() == Inpainting.inpaintingChannels(vae.latentChannels())
                 ? EnumSet.of(RequestKind.INPAINTING)
                 : EnumSet.of(RequestKind.TEXT_TO_IMAGE, RequestKind.IMAGE_TO_IMAGE, RequestKind.INPAINTING);
@@ -235,6 +263,15 @@ public final class StableDiffusionPipeline extends ContextPipeline {
         return inpaintingUnet;
     }
 
+    /** The denoiser's input shapes at batch 1: the folder's, and the extension's. */
+    private Map<String, long[]> inputShapes(int width, int height, int latentHeight, int latentWidth) {
+        Map<String, long[]> shapes = new LinkedHashMap<>(model.denoiserInputShapes(latentHeight, latentWidth));
+        if (extension != null) {
+            shapes.putAll(extension.inputShapes(width, height));
+        }
+        return shapes;
+    }
+
     private String parameters(GenerationRequest request, double guidance, int width, int height, long seed, int steps) {
         StringBuilder text = new StringBuilder(request.prompt());
         if (!request.negativePrompt().isEmpty()) {
@@ -249,6 +286,9 @@ public final class StableDiffusionPipeline extends ContextPipeline {
         }
         if (request.inpainting()) {
             text.append(", Inpainting: masked");
+        }
+        if (extension != null) {
+            text.append(extension.describe(request));
         }
         return text.toString();
     }
