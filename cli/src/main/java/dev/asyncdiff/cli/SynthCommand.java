@@ -1,6 +1,7 @@
 package dev.asyncdiff.cli;
 
 import dev.asyncdiff.api.DType;
+import dev.asyncdiff.synthetic.ControlNetFolder;
 import dev.asyncdiff.synthetic.Family;
 import dev.asyncdiff.synthetic.Scale;
 import dev.asyncdiff.synthetic.SharedData;
@@ -56,6 +57,11 @@ final class SynthCommand implements Callable<Integer> {
                     + " in the shared folder;", "bpe: a small byte-level BPE (default: clip when that file exists)."})
     TokenizerKind tokenizer;
 
+    @Option(names = "--controlnet",
+            description = "Write the family's ControlNet folder (config.json, model.onnx; diffusers' ControlNetModel "
+                    + "architecture) instead of a model folder; sd15, sd21 and sdxl.")
+    boolean controlNet;
+
     @Option(names = "--out", required = true, paramLabel = "DIR",
             description = "Folder to create; it must not exist or be empty.")
     Path out;
@@ -69,6 +75,21 @@ final class SynthCommand implements Callable<Integer> {
                     + " or ../shared); use --tokenizer bpe");
         }
         DType weights = dtype != null ? dtype : SyntheticModels.defaultDType(scale);
+        if (controlNet) {
+            ControlNetFolder written;
+            try {
+                written = SyntheticModels.writeControlNet(family, scale, weights, seed, out);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, out.toString());
+            }
+            PrintWriter writer = spec.commandLine().getOut();
+            writer.printf("Wrote %s %s %s ControlNet folder (seed %d) to %s%n", family.cliName(), scale.cliName(),
+                    weights.name().toLowerCase(Locale.ROOT), seed, written.directory());
+            writer.printf("Size: %s (%,d bytes)%nParameters: controlnet %,d%n", humanSize(written.totalBytes()),
+                    written.totalBytes(), written.parameterCount());
+            writer.flush();
+            return ExitCodes.OK;
+        }
         SyntheticFolder folder;
         try {
             folder = SyntheticModels.write(family, scale, weights, seed, kind, out);

@@ -1,6 +1,8 @@
 package dev.asyncdiff.tck;
 
+import dev.asyncdiff.api.AddOn;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
@@ -61,10 +63,15 @@ public abstract class AdapterVerification {
         return CompatibilityKit.DEFAULT_STOCHASTIC_SAMPLER;
     }
 
+    /** Models opened with the folder (ControlNets …); none by default. */
+    protected List<AddOn> addOns() {
+        return List.of();
+    }
+
     @TestFactory
     Stream<DynamicTest> compatibilityKit() {
         CompatibilityKit kit = CompatibilityKit.create(new CompatibilityKit.Subject(adapterName(), modelFolder(),
-                tolerances(), steps(), imageSize(), backendName(), guidance(), stochasticSampler()));
+                tolerances(), steps(), imageSize(), backendName(), guidance(), stochasticSampler(), addOns()));
         return Stream.of(Check.values()).map(check -> DynamicTest.dynamicTest(check.id(), () -> {
             CheckResult result = kit.run(check);
             switch (result.status()) {
