@@ -18,17 +18,17 @@ final class ControlNetOptions {
             description = "The ControlNet's control image (resized to the output; read as RGB in [0, 1]).")
     Path image;
 
-    @Option(names = "--control-scale", paramLabel = "S", defaultValue = "1.0",
-            description = "The ControlNet's conditioning scale (default: ${DEFAULT-VALUE}).")
-    double scale;
+    @Option(names = "--control-scale", paramLabel = "S",
+            description = "The ControlNet's conditioning scale (default: 1.0).")
+    double scale = 1.0;
 
-    @Option(names = "--control-start", paramLabel = "F", defaultValue = "0.0",
-            description = "Fraction of the steps before which the ControlNet is off (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--control-start", paramLabel = "F",
+            description = "Fraction of the steps before which the ControlNet is off (default: 0.0).")
     double start;
 
-    @Option(names = "--control-end", paramLabel = "F", defaultValue = "1.0",
-            description = "Fraction of the steps after which the ControlNet is off (default: ${DEFAULT-VALUE}).")
-    double end;
+    @Option(names = "--control-end", paramLabel = "F",
+            description = "Fraction of the steps after which the ControlNet is off (default: 1.0).")
+    double end = 1.0;
 
     @Option(names = "--canny", paramLabel = "LOW,HIGH", split = ",",
             description = "Turns the control image into Canny edges first, as cv2.Canny(image, LOW, HIGH) "

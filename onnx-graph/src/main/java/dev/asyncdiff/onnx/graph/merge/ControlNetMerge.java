@@ -402,16 +402,37 @@ public final class ControlNetMerge {
             }
             TypeProto.Tensor mine = input.getType().getTensorType();
             TypeProto.Tensor theirs = own.getType().getTensorType();
-            if (mine.getShape().getDimCount() != theirs.getShape().getDimCount()) {
-                throw new MalformedModelException(model.file(), "declares '" + input.getName() + "' with rank "
-                        + mine.getShape().getDimCount() + ", the UNet " + unet.file() + " with rank "
-                        + theirs.getShape().getDimCount() + "; export both with the same input ranks");
+            int myRank = mine.getShape().getDimCount();
+            int theirRank = theirs.getShape().getDimCount();
+            String value = input.getName();
+            String scope = controlNetScope(j);
+            if (myRank != theirRank) {
+                // a timestep: a scalar against [1] or [batch] (every entry the same timestep)
+                if (myRank == 0 && theirRank == 1) {
+                    value = glue("Gather", List.of(value, longScalar(scope, "first")), scope, "Gather_" + value,
+                            Attr.i("axis", 0));
+                } else if (myRank == 1 && theirRank == 0) {
+                    value = glue("Unsqueeze", List.of(value, longs(scope, "axis_0", 0)), scope, "Unsqueeze_" + value);
+                } else {
+                    throw new MalformedModelException(model.file(), "declares '" + input.getName() + "' with rank "
+                            + myRank + ", the UNet " + unet.file() + " with rank " + theirRank
+                            + "; export both with the same input ranks");
+                }
             }
             if (mine.getElemType() == theirs.getElemType()) {
-                return input.getName();
+                return value;
             }
-            return glue("Cast", List.of(input.getName()), controlNetScope(j), "Cast_" + input.getName(),
-                    Attr.i("to", mine.getElemType()));
+            return glue("Cast", List.of(value), scope, "Cast_" + input.getName(), Attr.i("to", mine.getElemType()));
+        }
+
+        private String longScalar(String scope, String name) {
+            String full = scope + "/" + name;
+            if (initializers.stream().noneMatch(i -> i.name().equals(full))) {
+                byte[] data = new byte[Long.BYTES];
+                initializers.add(new Initializer(full, DType.INT64, new long[0],
+                        () -> ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN)));
+            }
+            return full;
         }
 
         /** Routes {@code value} to where residual i goes: the controlnet UNet's input, or added to a skip (mid last). */
