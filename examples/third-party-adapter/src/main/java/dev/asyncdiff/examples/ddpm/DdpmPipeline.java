@@ -195,6 +195,10 @@ public final class DdpmPipeline implements DiffusionPipeline {
             throw new IllegalArgumentException("an init image (initImage, --image) was given, but the ddpm pipeline "
                     + "generates from noise only; image-to-image is not supported for unconditional DDPM models");
         }
+        if (request.controlled()) {
+            throw new IllegalArgumentException("control images were given, but the ddpm pipeline has no ControlNet: "
+                    + "it serves text-to-image (from noise) only");
+        }
     }
 
     private String parameters(GenerationRequest request, String sampler, int width, int height, long seed) {
