@@ -7,6 +7,7 @@ import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.RequestKind;
 import dev.asyncdiff.spi.PipelineContext;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -32,7 +33,7 @@ abstract class ContextPipeline implements DiffusionPipeline {
     }
 
     /** A pipeline whose denoiser is the graph in {@code denoiserFile}. */
-    ContextPipeline(ModelFolder model, PipelineContext context, java.nio.file.Path denoiserFile) {
+    ContextPipeline(ModelFolder model, PipelineContext context, Path denoiserFile) {
         this.model = model;
         this.context = context;
         this.denoiser = new DenoiserRunner(context, denoiserFile);
