@@ -181,7 +181,7 @@ public final class SyntheticModels {
         return new ControlNetFolder(target, family, scale, dtype, seed, parameters, bytes);
     }
 
-    private static void checkDType(DType dtype) {
+    static void checkDType(DType dtype) {
         if (!DTYPES.contains(dtype)) {
             throw new IllegalArgumentException("synthetic weights cannot be " + dtype + "; expected one of " + DTYPES);
         }
@@ -191,7 +191,7 @@ public final class SyntheticModels {
      * Fills a staging folder beside {@code target} and renames it into place; on failure the staging
      * folder is removed and nothing is left at {@code target}.
      */
-    private static <T> T staged(Path target, Function<Path, T> fill) {
+    static <T> T staged(Path target, Function<Path, T> fill) {
         Path staging = createStaging(target);
         try {
             T result = fill.apply(staging);
@@ -245,7 +245,7 @@ public final class SyntheticModels {
         return parameters;
     }
 
-    private static void writeModel(Path dir, String component, Map<String, Object> config, GraphBuilder graph,
+    static void writeModel(Path dir, String component, Map<String, Object> config, GraphBuilder graph,
                                    ExternalDataPolicy policy, Map<String, Long> parameters) {
         Path folder = folder(dir, component);
         Json.write(folder.resolve("config.json"), config);
@@ -254,7 +254,7 @@ public final class SyntheticModels {
         LOG.debug("wrote {} ({} parameters)", component, graph.parameterCount());
     }
 
-    private static Path folder(Path dir, String name) {
+    static Path folder(Path dir, String name) {
         Path folder = dir.resolve(name);
         try {
             return Files.createDirectories(folder);
@@ -264,7 +264,7 @@ public final class SyntheticModels {
     }
 
     /** Fails unless {@code target} is absent or an empty folder. */
-    private static void checkReplaceable(Path target) {
+    static void checkReplaceable(Path target) {
         if (Files.exists(target) && !Files.isDirectory(target)) {
             throw new IllegalArgumentException("output folder " + target + " exists and is not a folder");
         }
