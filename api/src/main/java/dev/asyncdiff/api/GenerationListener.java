@@ -13,4 +13,8 @@ public interface GenerationListener {
     /** A denoising step finished. */
     default void onStep(StepProgress progress) {
     }
+
+    /** Video: the VAE decoded a chunk of frames, {@code decoded} of the clips' {@code total} frames so far. */
+    default void onFramesDecoded(int decoded, int total) {
+    }
 }

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One text-to-image, image-to-image, inpainting, upscaling or ControlNet generation. Build it with {@link #builder(String)}; every part
+ * One text-to-image, image-to-image, inpainting, upscaling, ControlNet, image-to-video or text-to-video generation. Build it with {@link #builder(String)}; every part
  * but the prompt is optional.
  *
  * @param prompt         what to draw
@@ -32,13 +32,15 @@ import java.util.List;
  * @param guessMode      ControlNet's guess mode: the ControlNets act on the conditional branch of guidance alone,
  *                       their residuals scaled from 0.1 (shallowest) to 1 (the mid block), so the control image is
  *                       followed even without a prompt
+ * @param video          image-to-video (with an init image, the still the clip starts from) and text-to-video: the
+ *                       frames, frame rate and video conditioning; null for images
  * @param listener       told about phases and steps
  * @param cancellation   cancels the generation within one step
  */
 public record GenerationRequest(String prompt, String negativePrompt, int steps, Double guidanceScale, long seed,
                                 int width, int height, int numImages, String scheduler, BufferedImage initImage,
                                 double strength, BufferedImage mask, Integer noiseLevel, List<ControlImage> controls,
-                                boolean guessMode, GenerationListener listener,
+                                boolean guessMode, VideoOptions video, GenerationListener listener,
                                 CancellationToken cancellation) {
     /** Default number of denoising steps. */
     public static final int DEFAULT_STEPS = 25;
@@ -88,6 +90,10 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         if (guessMode && controls.isEmpty()) {
             throw new IllegalArgumentException("guess mode is a ControlNet setting: it needs control images");
         }
+        if (video != null && (mask != null || noiseLevel != null || !controls.isEmpty())) {
+            throw new IllegalArgumentException("a video is made from a still image (image-to-video) or a prompt "
+                    + "(text-to-video); a mask, an upscaling noise level or control images do not apply");
+        }
         listener = listener == null ? GenerationListener.NONE : listener;
         cancellation = cancellation == null ? CancellationToken.none() : cancellation;
     }
@@ -117,8 +123,16 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         return !controls.isEmpty();
     }
 
+    /** Whether this makes a clip rather than images. */
+    public boolean makesVideo() {
+        return video != null;
+    }
+
     /** The kind of generation this is. */
     public RequestKind kind() {
+        if (video != null) {
+            return initImage != null ? RequestKind.IMAGE_TO_VIDEO : RequestKind.TEXT_TO_VIDEO;
+        }
         return inpainting() ? RequestKind.INPAINTING : upscaling() ? RequestKind.UPSCALING
                 : imageToImage() ? RequestKind.IMAGE_TO_IMAGE : controlled() ? RequestKind.CONTROLNET
                 : RequestKind.TEXT_TO_IMAGE;
@@ -141,6 +155,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         private Integer noiseLevel;
         private final List<ControlImage> controls = new ArrayList<>();
         private boolean guessMode;
+        private VideoOptions video;
         private GenerationListener listener = GenerationListener.NONE;
         private CancellationToken cancellation = CancellationToken.none();
 
@@ -229,6 +244,23 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
             return this;
         }
 
+        /**
+         * Image-to-video (Stable Video Diffusion): a clip that starts from {@code still}, with {@code options}'
+         * frames and conditioning.
+         */
+        public Builder imageToVideo(BufferedImage still, VideoOptions options) {
+            this.initImage = still;
+            this.strength = 1.0;
+            this.video = options;
+            return this;
+        }
+
+        /** Text-to-video (AnimateDiff): a clip of the prompt, with {@code options}' frames and rate. */
+        public Builder textToVideo(VideoOptions options) {
+            this.video = options;
+            return this;
+        }
+
         /** Told about phases and steps. */
         public Builder listener(GenerationListener value) {
             this.listener = value;
@@ -248,7 +280,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
          */
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, steps, guidanceScale, seed, width, height, numImages,
-                    scheduler, initImage, strength, mask, noiseLevel, controls, guessMode, listener, cancellation);
+                    scheduler, initImage, strength, mask, noiseLevel, controls, guessMode, video, listener, cancellation);
         }
     }
 }

@@ -13,7 +13,16 @@ public enum RequestKind {
     /** A low-resolution image made larger ({@link GenerationRequest.Builder#upscale}). */
     UPSCALING,
     /** From noise, conditioned on a prompt and guided by ControlNets' control images ({@link GenerationRequest#controls()}). */
-    CONTROLNET;
+    CONTROLNET,
+    /** A clip from a still image ({@link GenerationRequest#initImage()}, {@link GenerationRequest#video()}): Stable Video Diffusion. */
+    IMAGE_TO_VIDEO,
+    /** A clip from noise, conditioned on a prompt ({@link GenerationRequest#video()}): AnimateDiff. */
+    TEXT_TO_VIDEO;
+
+    /** Whether the kind makes clips, whose frames follow one another in {@link GenerationResult#images()}. */
+    public boolean video() {
+        return this == IMAGE_TO_VIDEO || this == TEXT_TO_VIDEO;
+    }
 
     /** The stable name, e.g. {@code text-to-image}. */
     public String id() {

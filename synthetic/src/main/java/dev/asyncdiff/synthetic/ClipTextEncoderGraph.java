@@ -89,11 +89,19 @@ public final class ClipTextEncoderGraph {
         return graph;
     }
 
-    /** One pre-LayerNorm encoder layer: causal self-attention and the MLP, each added to the residual. */
     private static String encoderLayer(Layers nn, ClipTextConfig cfg, String x, String mask, String outputName) {
-        int hidden = cfg.hiddenSize();
-        int heads = cfg.numAttentionHeads();
-        String normed = nn.layerNorm("layer_norm1", x, hidden, cfg.layerNormEps());
+        return encoderLayer(nn, cfg.hiddenSize(), cfg.numAttentionHeads(), cfg.intermediateSize(), cfg.hiddenAct(),
+                cfg.layerNormEps(), x, mask, outputName);
+    }
+
+    /**
+     * One pre-LayerNorm {@code CLIPEncoderLayer} in the current scope, shared by the text and vision towers:
+     * self-attention ({@code mask} added to the scores, causal for text, {@code null} for vision) and the MLP
+     * ({@code gelu} or {@code quick_gelu}), each added to the residual; a non-null {@code outputName} names the result.
+     */
+    static String encoderLayer(Layers nn, int hidden, int heads, int intermediate, String hiddenAct, double eps,
+                               String x, String mask, String outputName) {
+        String normed = nn.layerNorm("layer_norm1", x, hidden, eps);
         String attended;
         try (GraphBuilder.Scope a = nn.scope("self_attn")) {
             String q = nn.linear("q_proj", normed, hidden, hidden, true, 1);
@@ -103,15 +111,15 @@ public final class ClipTextEncoderGraph {
             attended = nn.linear("out_proj", context, hidden, hidden, true, 1);
         }
         String h = nn.add(x, attended);
-        normed = nn.layerNorm("layer_norm2", h, hidden, cfg.layerNormEps());
+        normed = nn.layerNorm("layer_norm2", h, hidden, eps);
         String mlp;
         try (GraphBuilder.Scope m = nn.scope("mlp")) {
-            String up = nn.linear("fc1", normed, hidden, cfg.intermediateSize(), true, 1);
+            String up = nn.linear("fc1", normed, hidden, intermediate, true, 1);
             String activated;
             try (GraphBuilder.Scope a = nn.scope("activation_fn")) {
-                activated = cfg.hiddenAct().equals("gelu") ? nn.gelu(up) : nn.quickGelu(up);
+                activated = hiddenAct.equals("gelu") ? nn.gelu(up) : nn.quickGelu(up);
             }
-            mlp = nn.linear("fc2", activated, cfg.intermediateSize(), hidden, true, 1);
+            mlp = nn.linear("fc2", activated, intermediate, hidden, true, 1);
         }
         return add(nn, h, mlp, outputName);
     }

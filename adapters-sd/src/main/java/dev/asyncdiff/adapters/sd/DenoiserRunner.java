@@ -14,7 +14,7 @@ import java.util.function.Supplier;
  * CFG-parallel) and the strategy for it, created on first use at a latent size and kept until the
  * configuration or the size changes. Not thread-safe.
  */
-final class DenoiserRunner implements AutoCloseable {
+public final class DenoiserRunner implements AutoCloseable {
     private final PipelineContext context;
     private final Path model;
     private AsyncConfig config = AsyncConfig.SEQUENTIAL;
@@ -22,15 +22,16 @@ final class DenoiserRunner implements AutoCloseable {
     private ParallelStrategy strategy;
     private Object strategyKey;
 
-    private record Key(AsyncConfig config, boolean cfgParallel, int latentHeight, int latentWidth) {
+    private record Key(AsyncConfig config, boolean cfgParallel, int latentHeight, int latentWidth, int frames) {
     }
 
-    DenoiserRunner(PipelineContext context, Path model) {
+    /** The runner of the denoiser graph {@code model}, whose strategies {@code context} creates. */
+    public DenoiserRunner(PipelineContext context, Path model) {
         this.context = context;
         this.model = model;
     }
 
-    void setAsyncConfig(AsyncConfig value) {
+    public void setAsyncConfig(AsyncConfig value) {
         if (value == null) {
             throw new IllegalArgumentException("async config must not be null; use AsyncConfig.SEQUENTIAL");
         }
@@ -38,25 +39,25 @@ final class DenoiserRunner implements AutoCloseable {
         config = value;
     }
 
-    AsyncConfig asyncConfig() {
+    public AsyncConfig asyncConfig() {
         return config;
     }
 
-    void setCfgParallel(boolean value) {
+    public void setCfgParallel(boolean value) {
         context.requireDevices(config, value);
         cfgParallel = value;
     }
 
-    boolean cfgParallel() {
+    public boolean cfgParallel() {
         return cfgParallel;
     }
 
-    String strategyName() {
+    public String strategyName() {
         return context.strategyName(config);
     }
 
     /** How the denoiser runs, for the parameters text of an image. */
-    String description() {
+    public String description() {
         String name = strategyName();
         boolean split = config.modelN() > 1 || config.stride() > 1 || config.timeShift();
         return (split ? String.format(Locale.ROOT, "%s (model_n %d, stride %d, warm-up %d, time shift %s)", name,
@@ -68,8 +69,18 @@ final class DenoiserRunner implements AutoCloseable {
      * The strategy for the current configuration at this latent size; the runner keeps and closes it.
      * {@code inputShapes} is asked only when a strategy has to be created.
      */
-    ParallelStrategy strategy(int latentHeight, int latentWidth, Supplier<Map<String, long[]>> inputShapes) {
-        Key key = new Key(config, cfgParallel, latentHeight, latentWidth);
+    public ParallelStrategy strategy(int latentHeight, int latentWidth, Supplier<Map<String, long[]>> inputShapes) {
+        return strategy(latentHeight, latentWidth, 1, inputShapes);
+    }
+
+    /**
+     * The strategy for the current configuration at this latent size and frame count (a video denoiser's shapes
+     * depend on both); the runner keeps and closes it. {@code inputShapes} is asked only when a strategy has to be
+     * created.
+     */
+    public ParallelStrategy strategy(int latentHeight, int latentWidth, int frames,
+                                     Supplier<Map<String, long[]>> inputShapes) {
+        Key key = new Key(config, cfgParallel, latentHeight, latentWidth, frames);
         if (strategy != null && key.equals(strategyKey)) {
             return strategy;
         }

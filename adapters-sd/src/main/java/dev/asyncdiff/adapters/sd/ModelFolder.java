@@ -37,7 +37,8 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
             "StableDiffusion3Img2ImgPipeline", "StableDiffusionUpscalePipeline");
     /** diffusers' {@code max_noise_level} of the x4 upscaler when {@code model_index.json} gives none. */
     private static final int DEFAULT_MAX_NOISE_LEVEL = 350;
-    private static final String MODEL_FILE = "model.onnx";
+    /** The file name of each component's ONNX model. */
+    public static final String MODEL_FILE = "model.onnx";
     /** SD 3's text stream at diffusers' default {@code max_sequence_length}: 77 CLIP tokens and 256 T5 tokens. */
     private static final int SD3_TEXT_TOKENS = 77 + 256;
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -3,6 +3,8 @@ package dev.asyncdiff.adapters.sd;
 import dev.asyncdiff.adapters.sd.tokenizer.ClipTokenizer;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
+import dev.asyncdiff.spi.PipelineContext;
+import java.nio.file.Path;
 
 /**
  * Turns a prompt and a negative prompt into the denoiser's conditioning inputs, batched for
@@ -20,7 +22,7 @@ import dev.asyncdiff.api.Tensor;
  *
  * <p>Owns its text encoders; {@link #close()} closes them. Not thread-safe.
  */
-final class PromptConditioner implements AutoCloseable {
+public final class PromptConditioner implements AutoCloseable {
     private static final double AESTHETIC_SCORE = 6.0;
     private static final double NEGATIVE_AESTHETIC_SCORE = 2.5;
 
@@ -34,6 +36,18 @@ final class PromptConditioner implements AutoCloseable {
     /** SD 1.x / 2.x conditioning over one encoder; takes ownership of it. */
     PromptConditioner(ClipTokenizer tokenizer, TextEncoder encoder) {
         this(tokenizer, encoder, null, null, false, 0);
+    }
+
+    /**
+     * SD 1.x / 2.x conditioning from a folder's {@code tokenizer/} and {@code text_encoder/model.onnx}, the encoder
+     * loaded where {@code context} places models around the loop.
+     *
+     * @throws dev.asyncdiff.api.MalformedModelException when the tokenizer or the encoder is missing or unreadable
+     */
+    public static PromptConditioner clip(ModelFolder model, PipelineContext context) {
+        ClipTokenizer tokenizer = ClipTokenizer.load(model.directory().resolve("tokenizer"));
+        Path file = model.modelFile("text_encoder");
+        return new PromptConditioner(tokenizer, new TextEncoder(file, context.loadModel(file)));
     }
 
     /** SDXL conditioning over two encoders; takes ownership of both. */
@@ -60,7 +74,7 @@ final class PromptConditioner implements AutoCloseable {
      *
      * @param guided whether classifier-free guidance runs, which puts the negative prompt's batch first
      */
-    NamedTensors condition(String prompt, String negativePrompt, int copies, boolean guided, int height, int width) {
+    public NamedTensors condition(String prompt, String negativePrompt, int copies, boolean guided, int height, int width) {
         String negative = negativePrompt == null ? "" : negativePrompt;
         Embedding positive = embed(prompt);
         Embedding unconditional = null;

@@ -13,7 +13,7 @@ import java.util.Locale;
  * (Karras sigmas, {@code linspace} spacing) cannot drive an integer-timestep UNet without changing
  * what it computes, so that is refused before the loop starts.
  */
-final class TimestepContract {
+public final class TimestepContract {
     private static final String TIMESTEP = "timestep";
 
     private TimestepContract() {
@@ -26,7 +26,7 @@ final class TimestepContract {
      * @param sampler the sampler's name as the user chose it (for the message)
      * @throws IllegalArgumentException naming the sampler, a fractional timestep and the declared dtype
      */
-    static void check(List<TensorSpec> inputs, double[] timesteps, String sampler, Path denoiser) {
+    public static void check(List<TensorSpec> inputs, double[] timesteps, String sampler, Path denoiser) {
         TensorSpec declared = inputs.stream().filter(s -> s.name().equals(TIMESTEP)).findFirst().orElse(null);
         if (declared == null || declared.dtype().isFloatingPoint()) {
             return;

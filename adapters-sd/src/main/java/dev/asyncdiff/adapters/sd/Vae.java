@@ -21,7 +21,7 @@ import java.util.Map;
  *
  * <p>Owns its sessions; {@link #close()} closes them. Not thread-safe.
  */
-final class Vae implements AutoCloseable {
+public final class Vae implements AutoCloseable {
     private final ModelFolder model;
     private final PipelineContext context;
     private final InferenceSession decoder;
@@ -32,7 +32,7 @@ final class Vae implements AutoCloseable {
     private InferenceSession encoder;
 
     /** Loads the decoder of {@code model} where {@code context} places models around the loop. */
-    Vae(ModelFolder model, PipelineContext context) {
+    public Vae(ModelFolder model, PipelineContext context) {
         this.model = model;
         this.context = context;
         JsonNode config = model.config("vae_decoder");
@@ -51,17 +51,17 @@ final class Vae implements AutoCloseable {
     }
 
     /** Latent channels (4 for SD 1.x, 2.x and XL). */
-    int latentChannels() {
+    public int latentChannels() {
         return latentChannels;
     }
 
     /** Image pixels per latent pixel, per side. */
-    int scaleFactor() {
+    public int scaleFactor() {
         return scaleFactor;
     }
 
     /** The scaling factor latents are multiplied by after encoding. */
-    double scalingFactor() {
+    public double scalingFactor() {
         return scalingFactor;
     }
 
@@ -75,7 +75,7 @@ final class Vae implements AutoCloseable {
      * Decodes one image's latents ({@code [channels, h, w]} from {@code offset}) to the decoder's
      * output {@code [3, h × factor, w × factor]}, values nominally in [-1, 1].
      */
-    float[] decodeToTensorData(float[] latents, int offset, int latentHeight, int latentWidth) {
+    public float[] decodeToTensorData(float[] latents, int offset, int latentHeight, int latentWidth) {
         int count = latentChannels * latentHeight * latentWidth;
         float[] unscaled = new float[count];
         for (int i = 0; i < count; i++) {
@@ -109,7 +109,7 @@ final class Vae implements AutoCloseable {
      *
      * @throws MalformedModelException when the folder has no {@code vae_encoder/model.onnx}
      */
-    float[] encode(float[] chw, int width, int height) {
+    public float[] encode(float[] chw, int width, int height) {
         InferenceSession session = encoder();
         String input = inputName(session, "sample");
         try (Tensor in = Tensor.ofFloats(chw, 1, 3, height, width);

@@ -1,0 +1,34 @@
+package dev.asyncdiff.adapters.video;
+
+import dev.asyncdiff.api.DiffusionPipeline;
+import dev.asyncdiff.spi.ModelAdapterProvider;
+import dev.asyncdiff.spi.PipelineContext;
+import java.nio.file.Path;
+
+/**
+ * The {@code video} model adapter: Stable Video Diffusion ({@link SvdPipeline}, image-to-video) and AnimateDiff
+ * ({@link AnimateDiffPipeline}, text-to-video) folders.
+ */
+public final class VideoAdapterProvider implements ModelAdapterProvider {
+    /** The name users select this adapter by. */
+    public static final String NAME = "video";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    /** Whether {@code modelDir}'s {@code model_index.json} names {@code StableVideoDiffusionPipeline} or {@code AnimateDiffPipeline}. */
+    @Override
+    public boolean supports(Path modelDir) {
+        return VideoFolder.looksSupported(modelDir);
+    }
+
+    @Override
+    public DiffusionPipeline open(Path modelDir, PipelineContext context) {
+        return switch (VideoFolder.open(modelDir).family()) {
+            case SVD -> SvdPipeline.open(modelDir, context);
+            case ANIMATEDIFF -> AnimateDiffPipeline.open(modelDir, context);
+        };
+    }
+}
