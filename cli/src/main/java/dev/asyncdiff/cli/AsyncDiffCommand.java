@@ -31,6 +31,7 @@ import picocli.CommandLine.Spec;
             SynthCommand.class,
             TckCommand.class,
             TokenizeCommand.class,
+            VideoCommand.class,
         })
 public final class AsyncDiffCommand implements Callable<Integer> {
     /** System property slf4j-simple reads for its default level. */

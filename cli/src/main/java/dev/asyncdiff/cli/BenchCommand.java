@@ -4,12 +4,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.asyncdiff.adapters.video.VideoAdapterProvider;
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.bench.BenchConfig;
 import dev.asyncdiff.bench.ControlNetBenchmark;
 import dev.asyncdiff.bench.DenoiseBenchmark;
 import dev.asyncdiff.bench.SoakBenchmark;
+import dev.asyncdiff.bench.VideoBenchmark;
 import dev.asyncdiff.spi.RuntimeConfig;
 import dev.asyncdiff.synthetic.Family;
 import dev.asyncdiff.synthetic.Scale;
@@ -78,6 +80,15 @@ final class BenchCommand implements Callable<Integer> {
                     + "graph (split with it), sequential and under each nNsS of --configs (default n2s1), side by side.")
     List<Path> controlNets = new ArrayList<>();
 
+    @Option(names = "--frames", paramLabel = "N", defaultValue = "8",
+            description = "For an SVD or AnimateDiff --model: frames per clip (default: ${DEFAULT-VALUE}).")
+    int frames;
+
+    @Option(names = "--decode-chunks", paramLabel = "LIST", split = ",", defaultValue = "0,2",
+            description = "For a video --model: decode chunk sizes whose decoding time and peak memory are measured, 0 "
+                    + "for the whole clip at once (default: ${DEFAULT-VALUE}).")
+    List<Integer> decodeChunks;
+
     private static final int SOAK_DEFAULT_SIZE = 64;
 
     @Option(names = "--soak", paramLabel = "CYCLES",
@@ -111,6 +122,9 @@ final class BenchCommand implements Callable<Integer> {
         if (!controlNets.isEmpty()) {
             return controlNet(folder, deviceList, parsed, err);
         }
+        if (new VideoAdapterProvider().supports(folder)) {
+            return video(folder, deviceList, parsed, err);
+        }
         DenoiseBenchmark.Report report = new DenoiseBenchmark(folder, size / 8).run(deviceList, steps, parsed, repeats, line -> {
             err.println("asyncdiff: " + line);
             err.flush();
@@ -136,6 +150,29 @@ final class BenchCommand implements Callable<Integer> {
         out.println(String.format(Locale.ROOT, "%s with %s: %d steps, %dx%d px, guidance 7.5", folder, controlNets,
                 steps, size, size));
         out.print(ControlNetBenchmark.table(results));
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private int video(Path folder, List<Device> deviceList, List<BenchConfig> parsed, PrintWriter err) {
+        if (frames < 1 || decodeChunks.stream().anyMatch(c -> c < 0)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--frames must be >= 1 and --decode-chunks "
+                    + ">= 0, were " + frames + " and " + decodeChunks);
+        }
+        List<AsyncConfig> asyncConfigs = configs == null ? List.of(new AsyncConfig(2, 1, 1, false))
+                : parsed.stream().filter(c -> !c.sequential() && c.guidanceGroups() == 1).map(BenchConfig::async)
+                        .toList();
+        VideoBenchmark benchmark = new VideoBenchmark(folder, size, frames);
+        java.util.function.Consumer<String> log = line -> {
+            err.println("asyncdiff: " + line);
+            err.flush();
+        };
+        List<VideoBenchmark.Timing> timings = benchmark.time(deviceList, steps, asyncConfigs, repeats, log);
+        List<VideoBenchmark.Decode> decodes = benchmark.decode(deviceList.subList(0, 1), decodeChunks, log);
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(String.format(Locale.ROOT, "%s: %d frames of %dx%d px, %d steps", folder, frames, size, size,
+                steps));
+        out.print(VideoBenchmark.tables(timings, decodes));
         out.flush();
         return ExitCodes.OK;
     }

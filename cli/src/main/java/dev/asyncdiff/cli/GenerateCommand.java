@@ -29,9 +29,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -60,7 +58,6 @@ import picocli.CommandLine.Spec;
 class GenerateCommand implements Callable<Integer> {
     /** Exit code after Ctrl-C or another cancellation. */
     static final int CANCELLED = 130;
-    private static final long SHUTDOWN_WAIT_SECONDS = 30;
 
     @Spec
     CommandSpec spec;
@@ -147,30 +144,8 @@ class GenerateCommand implements Callable<Integer> {
                     + "out-1.png, … (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--strategy", paramLabel = "NAME",
-            description = "The strategy provider that runs the denoiser: sequential, async, or a plugin's (default: "
-                    + "async when --model-n > 1 or --stride 2, else sequential).")
-    String strategy;
-
-    @Option(names = "--model-n", paramLabel = "N",
-            description = "AsyncDiff: components the denoiser is split into (default with async: the devices, "
-                    + "minus one for stride 2).")
-    Integer modelN;
-
-    @Option(names = "--stride", paramLabel = "1|2", defaultValue = "1",
-            description = "AsyncDiff stride; 2 needs model-n + 1 devices (default: ${DEFAULT-VALUE}).")
-    int stride;
-
-    @Option(names = "--warm-up", paramLabel = "N", defaultValue = "1",
-            description = "AsyncDiff: sequential warm-up steps before parallel ones (default: ${DEFAULT-VALUE}).")
-    int warmUp;
-
-    @Option(names = "--time-shift", description = "AsyncDiff: parallel components take the previous step's timestep.")
-    boolean timeShift;
-
-    @Option(names = "--cfg-parallel", description = "Run the unconditional and conditional halves of guidance on two "
-            + "device groups (the first and second half of --devices), each with the chosen strategy; same images.")
-    boolean cfgParallel;
+    @Mixin
+    DenoiserOptions denoising;
 
     @Override
     public Integer call() {
@@ -179,8 +154,8 @@ class GenerateCommand implements Callable<Integer> {
         String promptText = promptText();
         RuntimeConfig config = runtime.toConfig();
         AsyncDiffRuntime providers = AsyncDiffRuntime.create(config, runtime.providerLoader(System.getenv()));
-        Engine engine = engine(providers);
-        AsyncConfig asyncConfig = asyncConfig(config);
+        Engine engine = denoising.engine(providers, scheduler);
+        AsyncConfig asyncConfig = denoising.asyncConfig(config);
         BufferedImage initImage = image == null ? null : Images.read(image);
         BufferedImage maskImage = mask == null ? null : Images.read(mask);
         PrintWriter stdout = spec.commandLine().getOut();
@@ -207,19 +182,10 @@ class GenerateCommand implements Callable<Integer> {
         GenerationRequest generation = request.build();
         List<AddOn> addOns = controlNets.stream().map(c -> AddOn.controlNet(c.folder)).toList();
         System.setProperty(ControlNetAdapterProvider.PLACEMENT_PROPERTY, controlNetPlacement);
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread onInterrupt = new Thread(() -> {
-            cancellation.cancel();
-            try {
-                finished.await(SHUTDOWN_WAIT_SECONDS, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "asyncdiff-cancel");
-        Runtime.getRuntime().addShutdownHook(onInterrupt);
-        try (DiffusionPipeline pipeline = addOns.isEmpty() ? engine.open(modelDir) : engine.open(modelDir, addOns)) {
+        try (CancelOnInterrupt interrupt = new CancelOnInterrupt(cancellation);
+             DiffusionPipeline pipeline = addOns.isEmpty() ? engine.open(modelDir) : engine.open(modelDir, addOns)) {
             configure(pipeline);
-            pipeline.setCfgParallel(cfgParallel);
+            pipeline.setCfgParallel(denoising.cfgParallel);
             pipeline.setAsyncConfig(asyncConfig);
             GenerationResult result = pipeline.generate(generation);
             progress.closeBar();
@@ -230,14 +196,9 @@ class GenerateCommand implements Callable<Integer> {
             }
             BufferedImage first = result.images().get(0);
             double denoiseSeconds = result.timings().denoising().toNanos() / 1e9;
-            stdout.println(String.format(Locale.ROOT, "%s %d image(s) %dx%d, seed %d, %d steps, %s%s: %s%s",
+            stdout.println(String.format(Locale.ROOT, "%s %d image(s) %dx%d, seed %d, %d steps, %s: %s%s",
                     pipeline.family(), files.size(), first.getWidth(), first.getHeight(), result.seed(), result.steps(),
-                    pipeline.strategyName(), splits(asyncConfig)
-                            ? String.format(Locale.ROOT, " (model_n %d, stride %d, warm-up %d%s, %s)",
-                                    asyncConfig.modelN(), asyncConfig.stride(), asyncConfig.warmUp(),
-                                    asyncConfig.timeShift() ? ", time shift" : "", config.devices())
-                            : " on " + (cfgParallel ? config.devices().subList(0, 2) : config.devices().get(0)),
-                    result.timings().summary(),
+                    denoising.placement(asyncConfig, config, pipeline.strategyName()), result.timings().summary(),
                     result.steps() > 0 && denoiseSeconds > 0
                             ? String.format(Locale.ROOT, " (%.2f it/s)", result.steps() / denoiseSeconds) : ""));
             stdout.flush();
@@ -247,13 +208,6 @@ class GenerateCommand implements Callable<Integer> {
             err.println("asyncdiff: generation cancelled; nothing written");
             err.flush();
             return CANCELLED;
-        } finally {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(onInterrupt);
-            } catch (IllegalStateException shuttingDown) {
-                // the JVM is exiting (Ctrl-C): the hook runs and returns now that we are done
-            }
         }
     }
 
@@ -308,41 +262,7 @@ class GenerateCommand implements Callable<Integer> {
         if (guidance != null && !(guidance >= 0 && Double.isFinite(guidance))) {
             throw usage("--guidance must be a finite number >= 0, was " + guidance);
         }
-        if (stride != 1 && stride != 2) {
-            throw usage("--stride must be 1 or 2, was " + stride);
-        }
-        if (warmUp < 1) {
-            throw usage("--warm-up must be >= 1, was " + warmUp);
-        }
-        if (modelN != null && modelN < 1) {
-            throw usage("--model-n must be >= 1, was " + modelN);
-        }
-    }
-
-    /**
-     * The engine over the runtime's providers: the split cache beside the model cache, and the strategy
-     * {@code --strategy} names; checks {@code --strategy} and {@code --scheduler} against the providers.
-     */
-    private Engine engine(AsyncDiffRuntime providers) {
-        if (strategy != null && !providers.strategies().names().contains(strategy)) {
-            throw usage("--strategy: unknown strategy '" + strategy + "'; known strategies: "
-                    + String.join(", ", providers.strategies().names()));
-        }
-        Engine engine = Engine.builder(providers).splitCache(CachedModels.cacheRoot().resolve("splits"))
-                .strategy(strategy).build();
-        if (scheduler != null) {
-            try {
-                engine.samplers().provider(scheduler);
-            } catch (IllegalArgumentException e) {
-                throw usage("--scheduler: " + e.getMessage());
-            }
-        }
-        return engine;
-    }
-
-    /** Whether {@code config} splits the denoiser (AsyncDiff proper) rather than running it whole. */
-    private static boolean splits(AsyncConfig config) {
-        return config.modelN() > 1 || config.stride() > 1 || config.timeShift();
+        denoising.validate();
     }
 
     /** {@code --prompt}, or the text of {@code --prompt-file} without its final line break. */
@@ -357,39 +277,6 @@ class GenerateCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the prompt file " + promptFile + " (--prompt-file): " + e, e);
         }
-    }
-
-    /** The AsyncDiff settings the flags ask for. */
-    private AsyncConfig asyncConfig(RuntimeConfig config) {
-        // a strategy other than sequential (async or a plugin's) splits the denoiser over the devices
-        boolean async = strategy != null ? !strategy.equals("sequential") : (modelN != null && modelN > 1) || stride == 2;
-        if (cfgParallel && config.devices().size() < 2) {
-            throw usage("--cfg-parallel runs the guidance halves on two device groups; it needs at least 2 devices, got "
-                    + config.devices() + " (e.g. --devices cpu:0,cpu:1)");
-        }
-        if (!async) {
-            if (modelN != null && modelN > 1 || stride == 2) {
-                throw usage("--model-n and --stride 2 split the denoiser; they need --strategy async");
-            }
-            return AsyncConfig.SEQUENTIAL;
-        }
-        int devices = config.devices().size() / (cfgParallel ? 2 : 1);
-        int parts = modelN != null ? modelN : stride == 2 ? devices - 1 : devices;
-        if (modelN != null && modelN == 1 && stride == 1) {
-            throw usage("--model-n 1 with --stride 1 does not split the denoiser; use --model-n 2 or more with "
-                    + "--strategy async, or --strategy sequential");
-        }
-        if (parts < 2 && stride == 1) {
-            throw usage("--strategy async splits the denoiser over at least 2 devices; got " + config.devices()
-                    + " (e.g. --devices cpu:0,cpu:1)");
-        }
-        AsyncConfig wanted = new AsyncConfig(Math.max(parts, 1), stride, warmUp, timeShift);
-        if (wanted.devicesRequired() > devices) {
-            throw usage("--model-n " + wanted.modelN() + " with --stride " + stride + " needs "
-                    + wanted.devicesRequired() + " devices" + (cfgParallel ? " per CFG-parallel group" : "") + ", got "
-                    + devices + " " + config.devices());
-        }
-        return wanted;
     }
 
     /**

@@ -56,6 +56,14 @@ final class ProgressBar implements GenerationListener {
         err.flush();
     }
 
+    /** One line per decoded chunk of a clip's frames. */
+    @Override
+    public void onFramesDecoded(int decoded, int total) {
+        closeBar();
+        err.println(String.format(Locale.ROOT, "asyncdiff: decoded %d/%d frames", decoded, total));
+        err.flush();
+    }
+
     /** Ends the bar's line, if one is drawn. */
     void closeBar() {
         if (barOpen) {

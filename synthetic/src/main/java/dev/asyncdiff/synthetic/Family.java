@@ -25,7 +25,17 @@ public enum Family {
      * noised low-resolution image) whose {@code class_embedding} takes the noise level, cross-attention
      * only in the outer attention levels, and a 3-level VAE decoder (4x per side); no VAE encoder.
      */
-    X4_UPSCALER("x4-upscaler");
+    X4_UPSCALER("x4-upscaler"),
+    /**
+     * Stable Video Diffusion img2vid-xt: a CLIP vision image encoder, a spatio-temporal UNet over
+     * {@code [batch, frames, 8, h, w]}, SD's VAE encoder and a temporal VAE decoder, EDM Euler ({@link SvdModels}).
+     */
+    SVD("svd"),
+    /**
+     * AnimateDiff: SD 1.5's text encoder, tokenizer and VAE with a UNet carrying v1-5-2 motion modules over
+     * {@code [batch, 4, frames, h, w]}, DDIM with linear betas ({@link AnimateDiffModels}).
+     */
+    ANIMATEDIFF("animatediff");
 
     /** The UNet input channels of an inpainting model: 4 latent, 1 mask, 4 masked-image latent. */
     public static final int INPAINT_CHANNELS = 9;
@@ -63,6 +73,11 @@ public enum Family {
      */
     public boolean upscaler() {
         return this == X4_UPSCALER;
+    }
+
+    /** Whether the family makes clips (its folder is written by {@link SvdModels} or {@link AnimateDiffModels}). */
+    public boolean video() {
+        return this == SVD || this == ANIMATEDIFF;
     }
 
     /** Whether the denoiser is a transformer ({@code transformer/}) rather than a UNet ({@code unet/}). */

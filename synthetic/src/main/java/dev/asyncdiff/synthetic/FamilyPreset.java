@@ -102,6 +102,9 @@ public record FamilyPreset(ClipTextConfig textEncoder, ClipTextConfig textEncode
             case SDXL -> sdxl(scale);
             case SD3 -> sd3(scale);
             case X4_UPSCALER -> x4(scale);
+            case ANIMATEDIFF -> sd15(scale);   // the base's text encoder and VAE; the UNet is MotionUNetConfig's
+            case SVD -> throw new IllegalArgumentException("Stable Video Diffusion has no text-to-image preset; its "
+                    + "components are SvdUNetConfig's, ClipVisionConfig's and TemporalVaeConfig's");
             case SD15_INPAINT, SDXL_INPAINT -> {
                 FamilyPreset preset = of(family.base(), scale);
                 yield new FamilyPreset(preset.textEncoder, preset.textEncoder2, preset.textEncoder3,

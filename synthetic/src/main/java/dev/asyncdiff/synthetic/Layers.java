@@ -154,6 +154,14 @@ public final class Layers {
      * exports it: Reshape to {@code [batch, groups, -1]}, InstanceNormalization, Reshape back, Mul, Add.
      */
     public String groupNorm(String name, String x, int channels, int groups, double eps) {
+        return groupNorm(name, x, channels, groups, eps, 2);
+    }
+
+    /**
+     * {@link #groupNorm(String, String, int, int, double)} over {@code [batch, channels, d1 … dN]} with
+     * {@code trailingAxes} N axes after the channels: 2 for images, 3 for {@code [batch, channels, frames, h, w]}.
+     */
+    public String groupNorm(String name, String x, int channels, int groups, double eps, int trailingAxes) {
         try (GraphBuilder.Scope s = scope(name)) {
             String grouped = op("Reshape", List.of(x, longs(0, groups, -1)));
             String ones = constant(dtype, new long[] {groups}, Weights.filled(dtype, new long[] {groups}, 1f).get());
@@ -163,7 +171,11 @@ public final class Layers {
             String restored = op("Reshape", List.of(normalized, op("Shape", List.of(x))));
             String weight = filledParameter("weight", new long[] {channels}, 1f);
             String bias = filledParameter("bias", new long[] {channels}, 0f);
-            String axes = longs(1, 2);
+            long[] trailing = new long[trailingAxes];
+            for (int i = 0; i < trailingAxes; i++) {
+                trailing[i] = i + 1;
+            }
+            String axes = longs(trailing);
             String scaled = mul(restored, op("Unsqueeze", List.of(weight, axes)));
             return add(scaled, op("Unsqueeze", List.of(bias, axes)));
         }
@@ -337,16 +349,25 @@ public final class Layers {
         }
         normed = layerNorm("norm3", h, dim, 1e-5);
         try (GraphBuilder.Scope s = scope("ff")) {
-            int inner = 4 * dim;
-            String gated;
-            try (GraphBuilder.Scope n = scope("net.0")) {
-                String projected = linear("proj", normed, dim, 2 * inner, true, 1);
-                List<String> halves = graph.op("Split", 2, List.of(projected), Attr.i("axis", -1));
-                gated = mul(halves.get(0), gelu(halves.get(1)));
-            }
-            h = add(linear("net.2", gated, inner, dim, true, 1), h);
+            h = add(feedForward(normed, dim, dim), h);
         }
         return h;
+    }
+
+    /**
+     * diffusers' {@code FeedForward} with {@code activation_fn="geglu"} in the current scope: {@code net.0.proj}
+     * to twice the inner width {@code 4 * dim}, the first half gated by GELU of the second, then {@code net.2}
+     * to {@code dimOut}.
+     */
+    public String feedForward(String x, int dim, int dimOut) {
+        int inner = 4 * dim;
+        String gated;
+        try (GraphBuilder.Scope n = scope("net.0")) {
+            String projected = linear("proj", x, dim, 2 * inner, true, 1);
+            List<String> halves = graph.op("Split", 2, List.of(projected), Attr.i("axis", -1));
+            gated = mul(halves.get(0), gelu(halves.get(1)));
+        }
+        return linear("net.2", gated, inner, dimOut, true, 1);
     }
 
     /**

@@ -35,12 +35,16 @@ public final class PipelineIndex {
             case SD15_INPAINT -> "StableDiffusionInpaintPipeline";
             case SDXL_INPAINT -> "StableDiffusionXLInpaintPipeline";
             case X4_UPSCALER -> "StableDiffusionUpscalePipeline";
+            case SVD -> SvdModels.PIPELINE_CLASS;
+            case ANIMATEDIFF -> AnimateDiffModels.PIPELINE_CLASS;
         };
     }
 
     /** The component folders of {@code family}, in the order {@code model_index.json} lists them. */
     public static List<String> components(Family family) {
         return switch (family.base()) {
+            case SVD -> List.of("feature_extractor", "image_encoder", "scheduler", "unet", "vae_decoder", "vae_encoder");
+            case ANIMATEDIFF -> AnimateDiffModels.components();
             case SD15, SD21 -> List.of("scheduler", "text_encoder", "tokenizer", "unet", "vae_decoder", "vae_encoder");
             case SDXL -> List.of("scheduler", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "unet",
                     "vae_decoder", "vae_encoder");
@@ -54,6 +58,12 @@ public final class PipelineIndex {
 
     /** The content of {@code model_index.json} for {@code family}. */
     public static Map<String, Object> of(Family named) {
+        if (named == Family.SVD) {
+            return SvdModels.modelIndex();
+        }
+        if (named == Family.ANIMATEDIFF) {
+            return AnimateDiffModels.modelIndex();
+        }
         Map<String, Object> index = new LinkedHashMap<>();
         index.put("_class_name", pipelineClass(named));
         Family family = named.base();

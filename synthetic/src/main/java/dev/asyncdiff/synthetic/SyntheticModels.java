@@ -124,14 +124,26 @@ public final class SyntheticModels {
             throw new IllegalArgumentException("family, scale, dtype, tokenizer, unetPolicy and outDir are required");
         }
         checkDType(dtype);
-        if (controlNetResiduals && family.hasTransformer()) {
-            throw new IllegalArgumentException("ControlNet residual inputs need a UNet; " + family.cliName()
-                    + " has a transformer");
+        if (controlNetResiduals && (family.hasTransformer() || family.video())) {
+            throw new IllegalArgumentException("ControlNet residual inputs need an image UNet; " + family.cliName()
+                    + (family.video() ? " makes clips" : " has a transformer"));
         }
         Path target = outDir.toAbsolutePath().normalize();
         checkReplaceable(target);
         CacheLock.removeAbandoned(target, ".");   // staging folders of runs killed while they wrote
         BpeVocabulary vocabulary = tokenizer.vocabulary();
+        if (family.video()) {
+            Map<String, Long> parameters = staged(target, staging -> {
+                Map<String, Long> counts = family == Family.SVD
+                        ? SvdModels.writeComponents(staging, scale, dtype, new Weights(seed), unetPolicy)
+                        : AnimateDiffModels.writeComponents(staging, scale, dtype, new Weights(seed), vocabulary,
+                                unetPolicy);
+                Json.write(staging.resolve(MODEL_INDEX), PipelineIndex.of(family));
+                return counts;
+            });
+            return written(target, family, scale, dtype, seed, tokenizer, family == Family.SVD ? 0 : vocabulary.size(),
+                    parameters);
+        }
         FamilyPreset preset = FamilyPreset.of(family, scale).withVocabSize(vocabulary.size());
         if (preset.textEncoder3() != null) {
             // like T5 itself, whose embedding (32,128 rows) is larger than its tokenizer (32,100)
@@ -144,10 +156,15 @@ public final class SyntheticModels {
             Json.write(staging.resolve(MODEL_INDEX), PipelineIndex.of(family));
             return counts;
         });
+        return written(target, family, scale, dtype, seed, tokenizer, vocabulary.size(), parameters);
+    }
+
+    private static SyntheticFolder written(Path target, Family family, Scale scale, DType dtype, long seed,
+                                           TokenizerKind tokenizer, int vocabSize, Map<String, Long> parameters) {
         long bytes = sizeOf(target);
         LOG.info("wrote {} {} {} model folder to {} ({} bytes)", family.cliName(), scale.cliName(),
                 dtype.name().toLowerCase(Locale.ROOT), target, bytes);
-        return new SyntheticFolder(target, family, scale, dtype, seed, tokenizer, vocabulary.size(), parameters, bytes);
+        return new SyntheticFolder(target, family, scale, dtype, seed, tokenizer, vocabSize, parameters, bytes);
     }
 
     /**

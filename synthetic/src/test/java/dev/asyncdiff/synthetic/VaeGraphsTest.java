@@ -19,7 +19,7 @@ class VaeGraphsTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD3", "SVD", "ANIMATEDIFF"}, mode = EnumSource.Mode.EXCLUDE) // SD 3 in Sd3*Test, video in their own
     void tinyEncoderMapsImagesToLatentMoments(Family family) throws OrtException {
         VaeConfig cfg = FamilyPreset.of(family, Scale.TINY).vae();
         try (GraphRun run = new GraphRun(VaeGraphs.encoder(cfg, new Weights(3), DType.FP32), dir.resolve("enc.onnx"))) {
@@ -34,7 +34,7 @@ class VaeGraphsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD3", "SVD", "ANIMATEDIFF"}, mode = EnumSource.Mode.EXCLUDE) // SD 3 in Sd3*Test, video in their own
     void tinyDecoderMapsLatentsToImages(Family family) throws OrtException {
         VaeConfig cfg = FamilyPreset.of(family, Scale.TINY).vae();
         try (GraphRun run = new GraphRun(VaeGraphs.decoder(cfg, new Weights(3), DType.FP32), dir.resolve("dec.onnx"))) {

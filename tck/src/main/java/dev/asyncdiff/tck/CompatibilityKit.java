@@ -292,11 +292,44 @@ public final class CompatibilityKit {
                             + "not zero (bound %.3g)", name, allDistance, exact));
                 }
                 imageSpace(name, async, sequential, figures, failures);
+                if (variant.kind().video()) {
+                    perFrame(name, async, sequential, otherSeed, fraction, figures, failures);
+                }
             }
         }
         check(failures.isEmpty(), String.join("; ", failures));
         return compared + " configurations over " + variants.size() + " request variants within calibrated bounds; "
                 + "distances fall with warm-up and vanish at warm-up >= steps";
+    }
+
+    /**
+     * Video: each decoded frame's distance from the sequential clip's, against that frame's own seed distance, so a
+     * schedule cannot hide one ruined frame in a clip that is close on average.
+     */
+    private static void perFrame(String name, Run async, Run sequential, Run otherSeed, double fraction,
+                                 Map<String, Object> figures, List<String> failures) {
+        int frames = (int) sequential.pixelShape()[0];
+        int perFrame = sequential.pixels().length / frames;
+        double worst = 0;
+        int worstFrame = 0;
+        for (int f = 0; f < frames; f++) {
+            float[] expected = Arrays.copyOfRange(sequential.pixels(), f * perFrame, (f + 1) * perFrame);
+            double distance = Numerics.relativeL2(Arrays.copyOfRange(async.pixels(), f * perFrame, (f + 1) * perFrame),
+                    expected);
+            double seed = Numerics.relativeL2(Arrays.copyOfRange(otherSeed.pixels(), f * perFrame, (f + 1) * perFrame),
+                    expected);
+            double ratio = seed > 0 ? distance / seed : distance;
+            if (ratio > worst) {
+                worst = ratio;
+                worstFrame = f;
+            }
+        }
+        figures.put(name + " frames", frames);
+        figures.put(name + " worst frame's pixel distance / seed distance", worst);
+        if (!(worst <= fraction)) {
+            failures.add(String.format(Locale.ROOT, "%s: frame %d's pixels are %.2f of that frame's seed distance from "
+                    + "the sequential clip's, above the allowed %.2f", name, worstFrame, worst, fraction));
+        }
     }
 
     /** PSNR and SSIM of the decoded images, checked where the tolerances set bounds. */
@@ -332,18 +365,24 @@ public final class CompatibilityKit {
         Run atLow = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep(low, KitRuns.PROMPT, sampler));
         Run atHigh = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep(high, KitRuns.PROMPT, sampler));
         Run conditional = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep(1, KitRuns.PROMPT, sampler));
-        Run negative = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep(1, KitRuns.NEGATIVE, sampler));
         double bound = GUIDANCE_ROUNDING * subject.tolerances().splitRelativeL2();
         double toConditional = Numerics.relativeL2(extrapolate(atLow, atHigh, low, high, 1), conditional.latents());
-        double toNegative = Numerics.relativeL2(extrapolate(atLow, atHigh, low, high, 0), negative.latents());
         figures.put("scale 1 extrapolated vs the prompt alone, relative L2", toConditional);
-        figures.put("scale 0 extrapolated vs the negative prompt alone, relative L2", toNegative);
         List<String> failures = new ArrayList<>();
+        // image-to-video's unconditional branch is zero image conditioning, which no request runs alone; its frame
+        // scales ramp from a fixed minimum, still affine in the scale, so the conditional end is checked
+        boolean promptBranches = runs.primary().kind() != RequestKind.IMAGE_TO_VIDEO;
+        double toNegative = 0;
+        if (promptBranches) {
+            Run negative = runs.run(runs.primary(), AsyncConfig.SEQUENTIAL, oneStep(1, KitRuns.NEGATIVE, sampler));
+            toNegative = Numerics.relativeL2(extrapolate(atLow, atHigh, low, high, 0), negative.latents());
+            figures.put("scale 0 extrapolated vs the negative prompt alone, relative L2", toNegative);
+        }
         if (!(toConditional <= bound) || !(toNegative <= bound)) {
-            failures.add(String.format(Locale.ROOT, "the guided step is not u + s·(c − u) of the negative prompt's "
-                    + "branch u and the prompt's c: extrapolated to scale 1 it is %.3g from the prompt alone, to scale 0 "
-                    + "%.3g from the negative prompt alone (bound %.3g); are the branches swapped or mis-stacked?",
-                    toConditional, toNegative, bound));
+            failures.add(String.format(Locale.ROOT, "the guided step is not u + s·(c − u) of the unconditional "
+                    + "branch u and the conditional c: extrapolated to scale 1 it is %.3g from the conditional branch "
+                    + "alone, to scale 0 %.3g from the negative prompt alone (bound %.3g); are the branches swapped or "
+                    + "mis-stacked?", toConditional, toNegative, bound));
         }
         String parallel = cfgParallel(figures, failures);
         check(failures.isEmpty(), String.join("; ", failures));

@@ -9,6 +9,7 @@ import dev.asyncdiff.api.GenerationListener;
 import dev.asyncdiff.api.GenerationRequest;
 import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.RequestKind;
+import dev.asyncdiff.api.VideoOptions;
 import dev.asyncdiff.api.StepProgress;
 import dev.asyncdiff.engine.Engine;
 import dev.asyncdiff.spi.AsyncDiffRuntime;
@@ -33,6 +34,8 @@ final class KitRuns {
     static final String NEGATIVE = "blurry, low quality";
     static final long SEED = 1234;
     static final double STRENGTH = 0.75;
+    /** Frames per clip of the video kinds: enough for temporal layers to mix frames, few enough to stay fast. */
+    static final int FRAMES = 3;
 
     private final CompatibilityKit.Subject subject;
     private final ModelAdapterProvider adapter;
@@ -157,6 +160,11 @@ final class KitRuns {
             for (long j = 0; j < Math.max(1, controlNets); j++) {
                 builder.control(ControlImage.of(initImage(size[0], size[1])));
             }
+        } else if (variant.kind() == RequestKind.IMAGE_TO_VIDEO) {
+            int[] size = imageSize();
+            builder.imageToVideo(initImage(size[0], size[1]), VideoOptions.DEFAULT.withFrames(FRAMES));
+        } else if (variant.kind() == RequestKind.TEXT_TO_VIDEO) {
+            builder.textToVideo(VideoOptions.DEFAULT.withFrames(FRAMES));
         } else if (variant.kind() != RequestKind.TEXT_TO_IMAGE) {
             int[] size = imageSize();
             // one-step generations (split exactness, guidance) run at full strength, so that their step runs
