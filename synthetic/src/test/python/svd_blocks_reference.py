@@ -7,8 +7,10 @@ FeedForward with GEGLU), attention_processor.py (Attention) and transformer_temp
 (TransformerSpatioTemporalModel), using plain torch.nn modules with diffusers' attribute names, so the
 state dict keys are the graph's parameter names.
 
-usage: python3 svd_blocks_reference.py FIXTURE_DIR
-FIXTURE_DIR holds manifest.txt ("name d0 d1 ..." per tensor) and NAME.bin (float32, little-endian) for each
+usage: python3 svd_blocks_reference.py FIXTURE_DIR [REFERENCE_DIR]
+SvdUNetGraphTest writes FIXTURE_DIR (target/svd-blocks-fixture) on every run; given REFERENCE_DIR
+(src/test/resources/svd-blocks), the torch outputs are written there as res_out.bin and transformer_out.bin, the
+references the test compares the graph with (the build never runs Python). FIXTURE_DIR holds manifest.txt ("name d0 d1 ..." per tensor) and NAME.bin (float32, little-endian) for each
 parameter (linear weights stored [in, out], as the ONNX graph stores them) and for the inputs x, temb, context,
 indicator and the graph's outputs res_out and transformer_out. Prints the largest absolute differences and
 exits 1 when one exceeds the tolerance.
@@ -254,6 +256,8 @@ def main():
         # the transformer is checked on the graph's own res block output, so its error is its own
         transformer_out = transformer(t["res_out"], t["context"], t["indicator"])
     for name, value in (("res_out", res_out), ("transformer_out", transformer_out)):
+        if len(sys.argv) > 2:
+            value.numpy().astype("<f4").tofile(Path(sys.argv[2]) / (name + ".bin"))
         error = (value - t[name]).abs().max().item()
         scale = t[name].abs().max().item()
         print(f"{name}: max |torch - onnx| = {error:.3g} (max |value| {scale:.3g})")

@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * {@code asyncdiff synth}: writes a model folder of SD 1.5, SD 2.1 or SDXL in the exported ONNX
+ * {@code asyncdiff synth}: writes a model folder of any family (SD 1.5, 2.1, XL, 3, inpainting, the x4 upscaler, SVD,
+ * AnimateDiff) in the exported ONNX
  * layout with seeded random weights, then prints where it went and how large it is.
  */
 @Command(name = "synth",
@@ -36,7 +37,7 @@ final class SynthCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--family", required = true, converter = FamilyConverter.class, paramLabel = "sd15|sd21|sdxl|sd3|sd15-inpaint|sdxl-inpaint|x4-upscaler",
+    @Option(names = "--family", required = true, converter = FamilyConverter.class, paramLabel = "sd15|sd21|sdxl|sd3|sd15-inpaint|sdxl-inpaint|x4-upscaler|svd|animatediff",
             description = "Model family.")
     Family family;
 
@@ -97,9 +98,10 @@ final class SynthCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, out.toString());
         }
         PrintWriter writer = spec.commandLine().getOut();
-        writer.printf("Wrote %s %s %s model folder (seed %d, %s tokenizer with %,d tokens) to %s%n",
-                family.cliName(), scale.cliName(), weights.name().toLowerCase(Locale.ROOT), seed, kind.cliName(),
-                folder.vocabSize(), folder.directory());
+        writer.printf("Wrote %s %s %s model folder (seed %d, %s) to %s%n", family.cliName(), scale.cliName(),
+                weights.name().toLowerCase(Locale.ROOT), seed, folder.vocabSize() == 0 ? "no tokenizer"
+                        : String.format(Locale.ROOT, "%s tokenizer with %,d tokens", kind.cliName(), folder.vocabSize()),
+                folder.directory());
         writer.printf("Size: %s (%,d bytes)%n", humanSize(folder.totalBytes()), folder.totalBytes());
         writer.printf("Parameters: %s%n", folder.parameterCounts().entrySet().stream()
                 .sorted(java.util.Map.Entry.comparingByKey())

@@ -57,12 +57,13 @@ public record ClipVisionConfig(int hiddenSize, int intermediateSize, int numHidd
     /**
      * The configuration at {@code scale}. {@code FULL} is SVD's image encoder (laion CLIP-ViT-H-14: hidden 1280,
      * 32 layers of 16 heads, MLP 5120, patch 14, projection 1024); {@code TINY} (patch 56, 17 tokens) and
-     * {@code SMALL} (patch 32, 50 tokens) keep the 224-pixel input, so the same preprocessing feeds them.
+     * {@code SMALL} (patch 32, 50 tokens) keep the 224-pixel input, so the same preprocessing feeds them, and project
+     * to the width of the same scale's {@link SvdUNetConfig#crossAttentionDim()}, whose context they are.
      */
     public static ClipVisionConfig of(Scale scale) {
         return switch (scale) {
-            case TINY -> new ClipVisionConfig(32, 64, 2, 4, IMAGE_SIZE, 56, 3, 16, "gelu", EPS);
-            case SMALL -> new ClipVisionConfig(128, 512, 4, 4, IMAGE_SIZE, 32, 3, 64, "gelu", EPS);
+            case TINY -> new ClipVisionConfig(32, 64, 2, 4, IMAGE_SIZE, 56, 3, 32, "gelu", EPS);
+            case SMALL -> new ClipVisionConfig(128, 512, 4, 4, IMAGE_SIZE, 32, 3, 128, "gelu", EPS);
             case FULL -> new ClipVisionConfig(1280, 5120, 32, 16, IMAGE_SIZE, 14, 3, 1024, "gelu", EPS);
         };
     }

@@ -1,7 +1,5 @@
 package dev.asyncdiff.adapters.sd;
 
-import dev.asyncdiff.api.AsyncConfig;
-import dev.asyncdiff.api.DiffusionPipeline;
 import dev.asyncdiff.api.GenerationRequest;
 import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.PipelineOutput;
@@ -11,21 +9,13 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * What the SD pipelines share: the folder, the context that places and runs their models, the
- * denoiser's configuration and strategy ({@link DenoiserRunner}), generation at image and tensor
- * level from one {@link #produce}, and closing in order (strategy, models, then the context).
+ * What the SD pipelines share beyond {@link DenoiserPipeline}: the detected folder, and generation at image and tensor
+ * level from one {@link #produce}.
  */
-abstract class ContextPipeline implements DiffusionPipeline {
-    private static final Logger LOG = LoggerFactory.getLogger(ContextPipeline.class);
-
+abstract class ContextPipeline extends DenoiserPipeline {
     final ModelFolder model;
-    final PipelineContext context;
-    final DenoiserRunner denoiser;
-    private boolean closed;
 
     /** A pipeline whose denoiser is the folder's {@code denoiserComponent} ({@code unet} or {@code transformer}). */
     ContextPipeline(ModelFolder model, PipelineContext context, String denoiserComponent) {
@@ -34,9 +24,8 @@ abstract class ContextPipeline implements DiffusionPipeline {
 
     /** A pipeline whose denoiser is the graph in {@code denoiserFile}. */
     ContextPipeline(ModelFolder model, PipelineContext context, Path denoiserFile) {
+        super(model.directory(), context, denoiserFile);
         this.model = model;
-        this.context = context;
-        this.denoiser = new DenoiserRunner(context, denoiserFile);
     }
 
     /** One generation's latents, pixels and parameters. */
@@ -45,39 +34,9 @@ abstract class ContextPipeline implements DiffusionPipeline {
     /** The VAE, whose latent channels and scale factor shape {@link #run}'s output. */
     abstract Vae vae();
 
-    /** The models the pipeline loaded around the loop (conditioner, VAE), closed by {@link #close()}. */
-    abstract List<AutoCloseable> models();
-
     /** The detected model folder. */
     public ModelFolder model() {
         return model;
-    }
-
-    @Override
-    public void setAsyncConfig(AsyncConfig newConfig) {
-        requireOpen();
-        denoiser.setAsyncConfig(newConfig);
-    }
-
-    @Override
-    public AsyncConfig asyncConfig() {
-        return denoiser.asyncConfig();
-    }
-
-    @Override
-    public void setCfgParallel(boolean value) {
-        requireOpen();
-        denoiser.setCfgParallel(value);
-    }
-
-    @Override
-    public boolean cfgParallel() {
-        return denoiser.cfgParallel();
-    }
-
-    @Override
-    public String strategyName() {
-        return denoiser.strategyName();
     }
 
     /**
@@ -132,37 +91,8 @@ abstract class ContextPipeline implements DiffusionPipeline {
         return request;
     }
 
-    void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException(getClass().getSimpleName() + " for " + model.directory() + " is closed");
-        }
-    }
-
-    /** Closes the strategy, the models, then the context; idempotent. */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            denoiser.close();
-        } finally {
-            models().forEach(ContextPipeline::closeQuietly);
-            closeQuietly(context);
-        }
-    }
-
     static <T extends AutoCloseable> T track(List<AutoCloseable> loaded, T resource) {
         loaded.add(resource);
         return resource;
-    }
-
-    static void closeQuietly(AutoCloseable resource) {
-        try {
-            resource.close();
-        } catch (Exception e) {
-            LOG.warn("closing {} failed: {}", resource, e.toString());
-        }
     }
 }

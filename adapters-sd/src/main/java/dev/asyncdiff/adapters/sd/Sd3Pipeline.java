@@ -123,7 +123,7 @@ public final class Sd3Pipeline extends ContextPipeline {
     }
 
     @Override
-    List<AutoCloseable> models() {
+    protected List<AutoCloseable> models() {
         return List.of(conditioner, vae);
     }
 

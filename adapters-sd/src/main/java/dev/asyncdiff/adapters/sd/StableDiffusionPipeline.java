@@ -122,7 +122,7 @@ public final class StableDiffusionPipeline extends ContextPipeline {
     }
 
     @Override
-    List<AutoCloseable> models() {
+    protected List<AutoCloseable> models() {
         return extension == null ? List.of(conditioner, vae) : List.of(conditioner, vae, extension);
     }
 

@@ -125,7 +125,7 @@ public final class UpscalePipeline extends ContextPipeline {
     }
 
     @Override
-    List<AutoCloseable> models() {
+    protected List<AutoCloseable> models() {
         return List.of(conditioner, vae);
     }
 

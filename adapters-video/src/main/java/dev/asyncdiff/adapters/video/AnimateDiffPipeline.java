@@ -73,7 +73,7 @@ public final class AnimateDiffPipeline extends VideoPipeline {
     }
 
     @Override
-    List<AutoCloseable> models() {
+    protected List<AutoCloseable> models() {
         return List.of(conditioner, vae);
     }
 

@@ -1,5 +1,6 @@
 package dev.asyncdiff.adapters.video;
 
+import dev.asyncdiff.adapters.sd.DenoiserPipeline;
 import dev.asyncdiff.adapters.sd.LatentNoise;
 import dev.asyncdiff.adapters.sd.TimestepContract;
 import dev.asyncdiff.api.CancellationToken;
@@ -58,7 +59,7 @@ public final class SvdPipeline extends VideoPipeline {
             this.stillLatents = track(opened, new StillLatents(folder, context));
             this.decoder = track(opened, new TemporalDecoder(folder, context));
         } catch (RuntimeException e) {
-            opened.forEach(VideoPipeline::closeQuietly);
+            opened.forEach(DenoiserPipeline::closeQuietly);
             throw e;
         }
         LOG.info("opened {} {}", folder.family().displayName(), folder.directory());
@@ -82,7 +83,7 @@ public final class SvdPipeline extends VideoPipeline {
     }
 
     @Override
-    List<AutoCloseable> models() {
+    protected List<AutoCloseable> models() {
         return List.of(embedder, stillLatents, decoder);
     }
 

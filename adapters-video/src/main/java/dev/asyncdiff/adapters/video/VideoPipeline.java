@@ -1,42 +1,27 @@
 package dev.asyncdiff.adapters.video;
 
-import dev.asyncdiff.adapters.sd.DenoiserRunner;
-import dev.asyncdiff.api.AsyncConfig;
-import dev.asyncdiff.api.DiffusionPipeline;
+import dev.asyncdiff.adapters.sd.DenoiserPipeline;
 import dev.asyncdiff.api.GenerationRequest;
 import dev.asyncdiff.api.GenerationResult;
 import dev.asyncdiff.api.PipelineOutput;
 import dev.asyncdiff.api.RequestKind;
 import dev.asyncdiff.spi.PipelineContext;
-import java.util.List;
 import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * What the video pipelines share: the folder, the context that places and runs their models, the UNet's
- * configuration and strategy ({@link DenoiserRunner}), generation at image and tensor level from one
- * {@link #produce}, the frame count and size checks, and closing in order (strategy, models, then the context).
+ * What the video pipelines share beyond {@link DenoiserPipeline}: the folder, generation at image and tensor level
+ * from one {@link #produce}, and the frame count and size checks.
  */
-abstract class VideoPipeline implements DiffusionPipeline {
-    private static final Logger LOG = LoggerFactory.getLogger(VideoPipeline.class);
-
+abstract class VideoPipeline extends DenoiserPipeline {
     final VideoFolder folder;
-    final PipelineContext context;
-    final DenoiserRunner denoiser;
-    private boolean closed;
 
     VideoPipeline(VideoFolder folder, PipelineContext context) {
+        super(folder.directory(), context, folder.modelFile("unet"));
         this.folder = folder;
-        this.context = context;
-        this.denoiser = new DenoiserRunner(context, folder.modelFile("unet"));
     }
 
     /** One generation's latents, frames and parameters. */
     abstract Clips produce(GenerationRequest request);
-
-    /** The models the pipeline loaded around the loop, closed by {@link #close()}. */
-    abstract List<AutoCloseable> models();
 
     @Override
     public String family() {
@@ -46,33 +31,6 @@ abstract class VideoPipeline implements DiffusionPipeline {
     @Override
     public Set<RequestKind> requestKinds() {
         return Set.of(folder.family().kind());
-    }
-
-    @Override
-    public void setAsyncConfig(AsyncConfig config) {
-        requireOpen();
-        denoiser.setAsyncConfig(config);
-    }
-
-    @Override
-    public AsyncConfig asyncConfig() {
-        return denoiser.asyncConfig();
-    }
-
-    @Override
-    public void setCfgParallel(boolean value) {
-        requireOpen();
-        denoiser.setCfgParallel(value);
-    }
-
-    @Override
-    public boolean cfgParallel() {
-        return denoiser.cfgParallel();
-    }
-
-    @Override
-    public String strategyName() {
-        return denoiser.strategyName();
     }
 
     /**
@@ -139,34 +97,5 @@ abstract class VideoPipeline implements DiffusionPipeline {
                     : " (give a prompt and no image)"));
         }
         return request;
-    }
-
-    void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException(getClass().getSimpleName() + " for " + folder.directory() + " is closed");
-        }
-    }
-
-    /** Closes the strategy, the models, then the context; idempotent. */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            denoiser.close();
-        } finally {
-            models().forEach(VideoPipeline::closeQuietly);
-            closeQuietly(context);
-        }
-    }
-
-    static void closeQuietly(AutoCloseable resource) {
-        try {
-            resource.close();
-        } catch (Exception e) {
-            LOG.warn("closing {} failed: {}", resource, e.toString());
-        }
     }
 }

@@ -43,11 +43,14 @@ final class ComponentRouting {
         String latent = LATENT_NAMES.stream().filter(firstInputs::contains).findFirst().orElseThrow(() ->
                 new IllegalArgumentException("component 0 has no latent input; expected one of " + LATENT_NAMES
                         + ", found " + firstInputs));
-        if (!firstInputs.contains(TIMESTEP)) {
-            throw new IllegalArgumentException("component 0 has no '" + TIMESTEP + "' input; found " + firstInputs);
-        }
         Set<String> consumed = new HashSet<>();
         components.forEach(c -> consumed.addAll(names(c.inputs())));
+        // each component that reads the timestep gets its slot's; the first may not (a video UNet starts by
+        // folding frames into the batch, which needs no time embedding)
+        if (!consumed.contains(TIMESTEP)) {
+            throw new IllegalArgumentException("no component has a '" + TIMESTEP + "' input; component 0 reads "
+                    + firstInputs);
+        }
         DenoiserComponent last = components.get(components.size() - 1);
         String prediction = last.outputs().stream().map(TensorSpec::name).filter(n -> !consumed.contains(n))
                 .findFirst().orElseThrow(() -> new IllegalArgumentException("the last component's outputs "
