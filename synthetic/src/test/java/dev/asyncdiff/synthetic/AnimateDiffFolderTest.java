@@ -54,7 +54,7 @@ class AnimateDiffFolderTest {
         assertThat(video.dtype()).isEqualTo(DType.FP32);
         assertThat(video.seed()).isEqualTo(SEED);
         assertThat(video.totalBytes()).isEqualTo(SyntheticModels.sizeOf(root)).isLessThan(40L << 20);
-        assertThat(video.parameterCounts().keySet()).containsExactly("text_encoder", "unet", "vae_encoder", "vae_decoder");
+        assertThat(video.parameterCounts()).containsOnlyKeys("text_encoder", "unet", "vae_encoder", "vae_decoder");
         assertThat(video.parameterCounts().get("unet")).isEqualTo(
                 MotionUNetGraph.build(MotionUNetConfig.of(Scale.TINY), new Weights(0), DType.FP32).parameterCount());
         try (var siblings = Files.list(root.getParent())) {

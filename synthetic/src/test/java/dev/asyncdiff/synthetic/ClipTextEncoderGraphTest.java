@@ -76,7 +76,7 @@ class ClipTextEncoderGraphTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Family.class)
+    @EnumSource(value = Family.class, names = "SVD", mode = EnumSource.Mode.EXCLUDE) // SVD conditions on an image
     void everyFamilysTinyEncodersRunWithFiniteOutputs(Family family) throws OrtException {
         FamilyPreset preset = FamilyPreset.of(family, Scale.TINY);
         for (ClipTextConfig cfg : preset.textEncoder2() == null ? List.of(preset.textEncoder())

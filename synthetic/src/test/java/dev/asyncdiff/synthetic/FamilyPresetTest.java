@@ -17,7 +17,7 @@ class FamilyPresetTest {
         assertThat(Family.parse(" SD3")).isEqualTo(Family.SD3);
         assertThat(Family.parse("X4-Upscaler")).isEqualTo(Family.X4_UPSCALER);
         assertThatThrownBy(() -> Family.parse("sd4")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'sd4'").hasMessageContaining("[sd15, sd21, sdxl, sd3, sd15-inpaint, sdxl-inpaint, x4-upscaler]");
+                .hasMessageContaining("'sd4'").hasMessageContaining("[sd15, sd21, sdxl, sd3, sd15-inpaint, sdxl-inpaint, x4-upscaler, svd, animatediff]");
         assertThatThrownBy(() -> Scale.parse("huge")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("[tiny, small, full]");
     }
@@ -49,7 +49,7 @@ class FamilyPresetTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD3", "SVD", "ANIMATEDIFF"}, mode = EnumSource.Mode.EXCLUDE) // image UNets; SD 3, video: own tests
     void everyScaleKeepsTheFamilysStructure(Family family) {
         UNetConfig full = FamilyPreset.of(family, Scale.FULL).unet();
         for (Scale scale : Scale.values()) {

@@ -96,7 +96,7 @@ class SplitCompositionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD3", "SVD", "ANIMATEDIFF"}, mode = EnumSource.Mode.EXCLUDE) // image UNets; SD 3, video: own tests
     void cutsBalanceTheEstimatedCost(Family family) {
         for (int parts = 2; parts <= 4; parts++) {
             SplitResult split = new GraphSplitter(dir.resolve("cache")).split(unet(family), parts, LATENT_H, LATENT_W,

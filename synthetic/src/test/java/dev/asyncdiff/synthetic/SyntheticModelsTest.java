@@ -75,7 +75,7 @@ class SyntheticModelsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD3", "SVD", "ANIMATEDIFF"}, mode = EnumSource.Mode.EXCLUDE) // image UNets; SD 3, video: own tests
     void folderHoldsEveryFileAndNothingElse(Family family) throws IOException {
         SyntheticFolder folder = tiny(family);
         Path root = folder.directory();
@@ -111,7 +111,7 @@ class SyntheticModelsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD3", "SVD", "ANIMATEDIFF"}, mode = EnumSource.Mode.EXCLUDE) // image UNets; SD 3, video: own tests
     void tokenizerVocabularyMatchesTextEncoders(Family family) throws IOException {
         Path root = tiny(family).directory();
         int vocab = json(root.resolve("tokenizer/vocab.json")).size();
@@ -128,7 +128,7 @@ class SyntheticModelsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD3", "SVD", "ANIMATEDIFF"}, mode = EnumSource.Mode.EXCLUDE) // image UNets; SD 3, video: own tests
     void textEncodersRunWithStandardNames(Family family) throws OrtException {
         SyntheticFolder folder = tiny(family);
         FamilyPreset preset = FamilyPreset.of(family, Scale.TINY).withVocabSize(folder.vocabSize());
@@ -181,7 +181,7 @@ class SyntheticModelsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD3", "SVD", "ANIMATEDIFF"}, mode = EnumSource.Mode.EXCLUDE) // image UNets; SD 3, video: own tests
     void unetRunsWithStandardNames(Family family) throws OrtException {
         SyntheticFolder folder = tiny(family);
         UNetConfig config = FamilyPreset.of(family, Scale.TINY).unet();
@@ -219,7 +219,7 @@ class SyntheticModelsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD3", "SVD", "ANIMATEDIFF"}, mode = EnumSource.Mode.EXCLUDE) // image UNets; SD 3, video: own tests
     void vaeRunsWithStandardNames(Family family) throws OrtException {
         Path root = tiny(family).directory();
         VaeConfig config = FamilyPreset.of(family, Scale.TINY).vae();

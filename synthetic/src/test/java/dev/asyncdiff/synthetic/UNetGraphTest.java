@@ -29,7 +29,7 @@ class UNetGraphTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(value = Family.class, names = "SD3", mode = EnumSource.Mode.EXCLUDE) // UNet families; SD 3 in Sd3*Test
+    @EnumSource(value = Family.class, names = {"SD3", "SVD", "ANIMATEDIFF"}, mode = EnumSource.Mode.EXCLUDE) // image UNets; SD 3, video: own tests
     void tinyUnetRunsWithTheStandardInputsAndOutputs(Family family) throws OrtException {
         UNetConfig cfg = FamilyPreset.of(family, Scale.TINY).unet();
         try (GraphRun run = new GraphRun(UNetGraph.build(cfg, new Weights(1), DType.FP32), dir.resolve("unet.onnx"))) {
