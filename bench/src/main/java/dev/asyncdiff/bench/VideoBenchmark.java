@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -81,12 +82,16 @@ public final class VideoBenchmark {
         return out;
     }
 
-    /** Decodes the clip once per chunk size (0: whole), measuring the decoding phase's time and peak memory. */
+    /**
+     * Decodes the clip once per chunk size (0: whole), each with a fresh pipeline, smallest chunks first: memory the
+     * runtime's allocator keeps after a larger decode would otherwise hide a smaller one's peak.
+     */
     public List<Decode> decode(List<Device> devices, List<Integer> chunks, Consumer<String> log) {
         List<Decode> out = new ArrayList<>();
-        try (DiffusionPipeline pipeline = open(devices)) {
-            pipeline.generate(request(pipeline, 1, 0, GenerationListener.NONE));
-            for (int chunk : chunks) {
+        List<Integer> ordered = chunks.stream().sorted(Comparator.comparingInt(c -> c == 0 ? Integer.MAX_VALUE : c))
+                .toList();
+        for (int chunk : ordered) {
+            try (DiffusionPipeline pipeline = open(devices)) {
                 log.accept("decoding with chunk " + (chunk == 0 ? "whole clip" : chunk));
                 long[] residentAtStart = {-1};
                 GenerationListener listener = new GenerationListener() {

@@ -10,7 +10,9 @@ import dev.asyncdiff.api.TensorSpec;
 import dev.asyncdiff.spi.PipelineContext;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -76,22 +78,36 @@ public final class Vae implements AutoCloseable {
      * output {@code [3, h × factor, w × factor]}, values nominally in [-1, 1].
      */
     public float[] decodeToTensorData(float[] latents, int offset, int latentHeight, int latentWidth) {
-        int count = latentChannels * latentHeight * latentWidth;
-        float[] unscaled = new float[count];
-        for (int i = 0; i < count; i++) {
+        return decodeBatch(latents, offset, 1, latentHeight, latentWidth).get(0);
+    }
+
+    /**
+     * Decodes {@code count} images' latents ({@code [count, channels, h, w]} from {@code offset}) in one decoder call,
+     * each to {@code [3, h × factor, w × factor]}, values nominally in [-1, 1].
+     */
+    public List<float[]> decodeBatch(float[] latents, int offset, int count, int latentHeight, int latentWidth) {
+        int perImage = latentChannels * latentHeight * latentWidth;
+        float[] unscaled = new float[count * perImage];
+        for (int i = 0; i < unscaled.length; i++) {
             unscaled[i] = (float) (latents[offset + i] / scalingFactor + shiftFactor);
         }
         String input = inputName(decoder, "latent_sample");
-        try (Tensor in = Tensor.ofFloats(unscaled, 1, latentChannels, latentHeight, latentWidth);
+        try (Tensor in = Tensor.ofFloats(unscaled, count, latentChannels, latentHeight, latentWidth);
              NamedTensors out = decoder.run(Map.of(input, in))) {
             Tensor sample = out.contains("sample") ? out.get("sample") : out.asMap().values().iterator().next();
             long[] shape = sample.shape();
-            long[] expected = {1, 3, (long) latentHeight * scaleFactor, (long) latentWidth * scaleFactor};
+            long[] expected = {count, 3, (long) latentHeight * scaleFactor, (long) latentWidth * scaleFactor};
             if (!Arrays.equals(shape, expected)) {
                 throw new MalformedModelException(model.modelFile("vae_decoder"), "decoder output has shape "
                         + Arrays.toString(shape) + "; expected " + Arrays.toString(expected));
             }
-            return sample.toFloatArray();
+            float[] all = sample.toFloatArray();
+            int perPixels = all.length / count;
+            List<float[]> images = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                images.add(Arrays.copyOfRange(all, i * perPixels, (i + 1) * perPixels));
+            }
+            return images;
         }
     }
 

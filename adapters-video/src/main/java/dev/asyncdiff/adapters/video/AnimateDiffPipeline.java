@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * AnimateDiff text-to-video, as diffusers' {@code AnimateDiffPipeline}: the SD 1.5 base's CLIP text conditioning
  * (one embedding per clip; the motion UNet repeats it per frame), Gaussian latents {@code [clips, 4, frames, h, w]},
  * the UNet with motion modules under classifier-free guidance, the folder's sampler (DDIM with linear betas, as
- * AnimateDiff's example), and the SD VAE decoding frame by frame. Every strategy runs the UNet, split or whole.
+ * AnimateDiff's example), and the SD VAE decoding {@code decodeChunkSize} frames per call (each frame on its own, so
+ * the chunk bounds memory without changing the frames). Every strategy runs the UNet, split or whole.
  */
 public final class AnimateDiffPipeline extends VideoPipeline {
     private static final Logger LOG = LoggerFactory.getLogger(AnimateDiffPipeline.class);
@@ -127,18 +128,23 @@ public final class AnimateDiffPipeline extends VideoPipeline {
 
         listener.onPhase(GenerationPhase.DECODE);
         int plane = h * w;
+        int chunk = request.video().decodeChunkSize() > 0 ? request.video().decodeChunkSize() : frames;
         List<float[]> decoded = new ArrayList<>(clips * frames);
         List<String> parameters = new ArrayList<>(clips);
-        float[] frameLatents = new float[channels * plane];
         for (int clip = 0; clip < clips; clip++) {
-            for (int f = 0; f < frames; f++) {
+            for (int first = 0; first < frames; first += chunk) {
                 cancellation.throwIfCancelled();
-                for (int c = 0; c < channels; c++) {
-                    System.arraycopy(denoised, ((clip * channels + c) * frames + f) * plane, frameLatents, c * plane,
-                            plane);
+                int count = Math.min(chunk, frames - first);
+                // [4, F, h, w] of the clip to [count, 4, h, w] for the frame-wise VAE
+                float[] frameLatents = new float[count * channels * plane];
+                for (int f = 0; f < count; f++) {
+                    for (int c = 0; c < channels; c++) {
+                        System.arraycopy(denoised, ((clip * channels + c) * frames + first + f) * plane, frameLatents,
+                                (f * channels + c) * plane, plane);
+                    }
                 }
-                decoded.add(vae.decodeToTensorData(frameLatents, 0, h, w));
-                listener.onFramesDecoded(clip * frames + f + 1, clips * frames);
+                decoded.addAll(vae.decodeBatch(frameLatents, 0, count, h, w));
+                listener.onFramesDecoded(clip * frames + first + count, clips * frames);
             }
             parameters.add(parameters(request, sampler, guidance, width, height, frames, request.seed() + clip));
         }

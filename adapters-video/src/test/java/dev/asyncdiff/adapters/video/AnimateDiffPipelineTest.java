@@ -53,7 +53,7 @@ class AnimateDiffPipelineTest {
                 assertThat(frame.getHeight()).isEqualTo(64);
             });
             assertThat(result.parameters()).singleElement().asString().contains("Frames: 3", "FPS: 8.0");
-            assertThat(decoded).extracting(d -> d[0]).containsExactly(1, 2, 3);
+            assertThat(decoded).extracting(d -> d[0]).containsExactly(3);
             try (PipelineOutput out = pipeline.run(request)) {
                 assertThat(out.latents().shape()).containsExactly(1, 4, 3, 8, 8);
                 assertThat(out.pixels().shape()).containsExactly(3, 3, 64, 64);
@@ -62,6 +62,31 @@ class AnimateDiffPipelineTest {
                 assertThat(java.util.Arrays.copyOfRange(pixels, 0, perFrame))
                         .as("frames differ").isNotEqualTo(java.util.Arrays.copyOfRange(pixels, perFrame, 2 * perFrame));
             }
+        }
+    }
+
+    @Test
+    void decodeChunksBoundTheBatchButNotTheFrames() {
+        Engine engine = VideoFixtures.engine(1, cache);
+        List<Integer> decoded = new ArrayList<>();
+        try (DiffusionPipeline pipeline = engine.open(VideoFixtures.folder(Family.ANIMATEDIFF))) {
+            float[] whole;
+            try (PipelineOutput out = pipeline.run(request(3))) {
+                whole = out.pixels().toFloatArray();
+            }
+            GenerationRequest chunked = GenerationRequest.builder("a boat on a lake").steps(4).seed(11).size(64, 64)
+                    .textToVideo(VideoOptions.DEFAULT.withFrames(3).withFps(8).withDecodeChunkSize(2))
+                    .listener(new GenerationListener() {
+                        @Override
+                        public void onFramesDecoded(int done, int total) {
+                            decoded.add(done);
+                        }
+                    }).build();
+            try (PipelineOutput out = pipeline.run(chunked)) {
+                float[] pixels = out.pixels().toFloatArray();
+                assertThat(AnimateDiffPipelineTest.relativeL2(pixels, whole)).isLessThan(1e-5);
+            }
+            assertThat(decoded).containsExactly(2, 3);
         }
     }
 
