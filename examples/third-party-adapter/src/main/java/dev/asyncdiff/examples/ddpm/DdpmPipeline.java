@@ -191,6 +191,10 @@ public final class DdpmPipeline implements DiffusionPipeline {
                     + "ddpm pipeline runs unconditional models, which have no classifier-free guidance; pass a "
                     + "scale of at most 1 (e.g. --guidance 1) or leave it unset");
         }
+        if (request.makesVideo()) {
+            throw new IllegalArgumentException("a clip (" + request.kind().id() + ") was asked for, but the ddpm "
+                    + "pipeline makes still images only");
+        }
         if (request.initImage() != null) {
             throw new IllegalArgumentException("an init image (initImage, --image) was given, but the ddpm pipeline "
                     + "generates from noise only; image-to-image is not supported for unconditional DDPM models");
