@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.asyncdiff.adapters.sd.ModelFolder;
+import dev.asyncdiff.adapters.video.VideoAdapterProvider;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.engine.Engine;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
@@ -94,6 +95,10 @@ final class SplitCommand implements Callable<Integer> {
                     + "the times beside the split cache, and balance on them instead of the FLOP estimate.")
     boolean calibrate;
 
+    @Option(names = "--frames", paramLabel = "N", defaultValue = "0",
+            description = "For an SVD or AnimateDiff folder: the frames the plan is made for (default: the model's).")
+    int frames;
+
     @Mixin
     RuntimeOptions runtime;
 
@@ -143,6 +148,8 @@ final class SplitCommand implements Callable<Integer> {
         Map<String, long[]> shapes = new LinkedHashMap<>();
         if (Files.isDirectory(model) && ModelFolder.looksSupported(model)) {
             shapes.putAll(ModelFolder.open(model).denoiserInputShapes(latentHeight, latentWidth));
+        } else if (Files.isDirectory(model) && new VideoAdapterProvider().supports(model)) {
+            shapes.putAll(VideoAdapterProvider.denoiserInputShapes(model, latentHeight, latentWidth, frames));
         }
         for (Map.Entry<String, String> given : inputShapes.entrySet()) {
             try {

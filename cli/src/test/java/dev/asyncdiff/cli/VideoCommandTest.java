@@ -82,6 +82,14 @@ class VideoCommandTest {
     }
 
     @Test
+    void splitBindsTheFrameAxisFromTheFolder() {
+        CliRun run = CliRun.of("split", "--model", svd.toString(), "--parts", "2", "--width", "64", "--height", "64",
+                "--frames", "5", "--out", dir.resolve("parts").toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("2 component(s)", "sample", "[1*,5,8,8*,8*]");
+    }
+
+    @Test
     void usageErrorsNameWhatIsWrong() {
         CliRun nothing = video("--model", animateDiff.toString());
         assertThat(nothing.exitCode()).isEqualTo(ExitCodes.USAGE);

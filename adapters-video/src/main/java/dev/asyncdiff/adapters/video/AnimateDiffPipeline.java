@@ -19,10 +19,8 @@ import dev.asyncdiff.spi.PipelineContext;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -112,10 +110,9 @@ public final class AnimateDiffPipeline extends VideoPipeline {
             for (int i = 0; i < latents.length; i++) {
                 latents[i] *= sigma;
             }
-            long tokens = conditioning.get("encoder_hidden_states").dim(1);
             cancellation.throwIfCancelled();
             listener.onPhase(GenerationPhase.DENOISE);
-            ParallelStrategy loop = denoiser.strategy(h, w, frames, () -> inputShapes(frames, h, w, tokens));
+            ParallelStrategy loop = denoiser.strategy(h, w, frames, () -> folder.denoiserInputShapes(frames, h, w));
             TimestepContract.check(loop.denoiserInputs(), timesteps, sampler, folder.modelFile("unet"));
             try (Tensor in = Tensor.ofFloats(latents, clips, channels, frames, h, w);
                  Tensor out = loop.denoise(new DenoiseRequest(scheduler, in, conditioning.asMap(),
@@ -154,14 +151,6 @@ public final class AnimateDiffPipeline extends VideoPipeline {
         LOG.debug("made {} clip(s) of {} frames at {}x{} in {}", clips, frames, width, height, timings.summary());
         return new Clips(denoised, new long[] {clips, channels, frames, h, w}, decoded, width, height, frames,
                 request.video().fps(), request.steps(), timings, parameters);
-    }
-
-    /** The UNet's inputs at batch 1, binding its frame and spatial axes. */
-    private Map<String, long[]> inputShapes(int frames, int h, int w, long tokens) {
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        shapes.put("sample", new long[] {1, folder.unetInChannels(), frames, h, w});
-        shapes.put("encoder_hidden_states", new long[] {1, tokens, folder.crossAttentionDim()});
-        return shapes;
     }
 
     private String parameters(GenerationRequest request, String sampler, double guidance, int width, int height,

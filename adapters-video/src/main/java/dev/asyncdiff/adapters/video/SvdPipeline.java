@@ -21,10 +21,8 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -140,7 +138,7 @@ public final class SvdPipeline extends VideoPipeline {
         }
         cancellation.throwIfCancelled();
         listener.onPhase(GenerationPhase.DENOISE);
-        ParallelStrategy loop = denoiser.strategy(h, w, frames, () -> inputShapes(frames, h, w, embedding.length));
+        ParallelStrategy loop = denoiser.strategy(h, w, frames, () -> folder.denoiserInputShapes(frames, h, w));
         String sampler = request.scheduler() != null ? request.scheduler() : schedulerClass;
         TimestepContract.check(loop.denoiserInputs(), timesteps, sampler, folder.modelFile("unet"));
         Guidance guidance = guided ? Guidance.perFrame(linspace(video.minGuidanceScale(), maxGuidance, frames), 1)
@@ -188,15 +186,6 @@ public final class SvdPipeline extends VideoPipeline {
         out.put("encoder_hidden_states", Tensor.ofFloats(hidden, rows, 1, embedding.length));
         out.put("added_time_ids", Tensor.ofFloats(timeIds, rows, 3));
         return out;
-    }
-
-    /** The UNet's inputs at batch 1, binding its frame, channel and spatial axes. */
-    private Map<String, long[]> inputShapes(int frames, int h, int w, int embeddingWidth) {
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        shapes.put("sample", new long[] {1, frames, folder.unetInChannels(), h, w});
-        shapes.put("encoder_hidden_states", new long[] {1, 1, embeddingWidth});
-        shapes.put("added_time_ids", new long[] {1, 3});
-        return shapes;
     }
 
     /** torch.linspace(from, to, count) in double precision. */

@@ -8,7 +8,9 @@ import dev.asyncdiff.api.ModelNotFoundException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A video model folder in diffusers' layout with ONNX models (Optimum's and OnnxStack's {@code <component>/model.onnx}):
@@ -115,6 +117,24 @@ record VideoFolder(Path directory, VideoFamily family, ModelFolder sdView) {
             max = config("motion_adapter").path("motion_max_seq_length");
         }
         return max.canConvertToInt() && max.asInt() > 0 ? max.asInt() : 32;
+    }
+
+    /**
+     * The UNet's inputs at batch 1 for {@code frames} frames of {@code h × w} latents, binding its frame, channel,
+     * spatial and context axes from what the folder says.
+     */
+    Map<String, long[]> denoiserInputShapes(int frames, int h, int w) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        if (family == VideoFamily.SVD) {
+            shapes.put("sample", new long[] {1, frames, unetInChannels(), h, w});
+            shapes.put("encoder_hidden_states", new long[] {1, 1, crossAttentionDim()});
+            shapes.put("added_time_ids", new long[] {1, 3});
+        } else {
+            shapes.put("sample", new long[] {1, unetInChannels(), frames, h, w});
+            long[] text = sdView.denoiserInputShapes(h, w).get("encoder_hidden_states");
+            shapes.put("encoder_hidden_states", text != null ? text : new long[] {1, 77, crossAttentionDim()});
+        }
+        return shapes;
     }
 
     /** The default image side: the UNet's {@code sample_size} times the VAE factor, else 512. */
