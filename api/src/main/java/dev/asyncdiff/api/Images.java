@@ -1,7 +1,5 @@
 package dev.asyncdiff.api;
 
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -51,10 +49,18 @@ public final class Images {
         return image;
     }
 
-    /** {@code image} as {@code [3, height, width]} values in [-1, 1], resized (bicubic) when its size differs. */
+    /**
+     * {@code image} as {@code [3, height, width]} values in [-1, 1], resized with Pillow's Lanczos (diffusers' image
+     * processors' default) when its size differs.
+     */
     public static float[] toTensorData(BufferedImage image, int width, int height) {
+        return toTensorData(image, width, height, Resample.LANCZOS);
+    }
+
+    /** {@code image} as {@code [3, height, width]} values in [-1, 1], resized with {@code filter} when its size differs. */
+    public static float[] toTensorData(BufferedImage image, int width, int height, Resample filter) {
         BufferedImage source = image.getWidth() == width && image.getHeight() == height ? image
-                : resize(image, width, height);
+                : resize(image, width, height, filter);
         int plane = height * width;
         float[] chw = new float[3 * plane];
         for (int y = 0; y < height; y++) {
@@ -69,17 +75,25 @@ public final class Images {
         return chw;
     }
 
-    /** {@code image} scaled to {@code width × height} with bicubic interpolation. */
+    /** {@code image} resized to {@code width × height} with Pillow's Lanczos, as diffusers' image processors do. */
     public static BufferedImage resize(BufferedImage image, int width, int height) {
-        BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = out.createGraphics();
-        try {
-            g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
-            g.setRenderingHint(RenderingHints.KEY_RENDERING, RenderingHints.VALUE_RENDER_QUALITY);
-            g.drawImage(image, 0, 0, width, height, null);
-        } finally {
-            g.dispose();
+        return resize(image, width, height, Resample.LANCZOS);
+    }
+
+    /**
+     * {@code image} resized to {@code width × height} with {@code filter}, equal to Pillow's
+     * {@code Image.resize((width, height), filter)} on the RGB image pixel for pixel.
+     *
+     * @throws IllegalArgumentException when a size is not positive
+     */
+    public static BufferedImage resize(BufferedImage image, int width, int height, Resample filter) {
+        if (width <= 0 || height <= 0) {
+            throw new IllegalArgumentException("an image is resized to a positive size, not " + width + "x" + height);
         }
+        int[] rgb = image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
+        int[] resized = PillowResampler.resample(rgb, image.getWidth(), image.getHeight(), width, height, filter);
+        BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        out.setRGB(0, 0, width, height, resized, 0, width);
         return out;
     }
 

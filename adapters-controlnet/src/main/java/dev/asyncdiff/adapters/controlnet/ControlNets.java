@@ -235,8 +235,8 @@ public final class ControlNets implements UNetExtension {
     }
 
     /**
-     * The control images as {@code [3, height, width]} in [0, 1], resized to the output (bicubic) where their size
-     * differs, in each ControlNet's channel order.
+     * The control images as {@code [3, height, width]} in [0, 1], resized to the output (Pillow's Lanczos, as
+     * diffusers) where their size differs, in each ControlNet's channel order.
      *
      * @throws IllegalArgumentException when the request gives a control image count other than one per ControlNet
      */

@@ -50,7 +50,7 @@ record Inpainting(int batch, int channels, int latentHeight, int latentWidth, fl
     }
 
     /**
-     * The mask at {@code width × height} as 0 or 1 per pixel: resized (bicubic) when its size differs, converted
+     * The mask at {@code width × height} as 0 or 1 per pixel: resized (Pillow's Lanczos, as diffusers) when its size differs, converted
      * to luma as PIL's {@code convert("L")} does ({@code (299 R + 587 G + 114 B) / 1000}) and binarised at 0.5.
      */
     static float[] binaryMask(BufferedImage mask, int width, int height) {

@@ -12,6 +12,7 @@ import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.PhaseTimings;
+import dev.asyncdiff.api.Resample;
 import dev.asyncdiff.api.RequestKind;
 import dev.asyncdiff.api.StepInputs;
 import dev.asyncdiff.api.Tensor;
@@ -153,7 +154,7 @@ public final class UpscalePipeline extends ContextPipeline {
         int factor = vae.scaleFactor();
         CancellationToken cancellation = request.cancellation();
         GenerationListener listener = request.listener();
-        float[] lowRes = Images.toTensorData(image, width, height);
+        float[] lowRes = Images.toTensorData(image, width, height, Resample.BICUBIC);   // the upscaler's processor
 
         cancellation.throwIfCancelled();
         listener.onPhase(GenerationPhase.ENCODE_TEXT);
