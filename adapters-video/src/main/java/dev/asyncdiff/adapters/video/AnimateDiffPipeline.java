@@ -42,8 +42,7 @@ public final class AnimateDiffPipeline extends VideoPipeline {
 
     private AnimateDiffPipeline(VideoFolder folder, PipelineContext context) {
         super(folder, context);
-        this.schedulerClass = ModelJson.optional(folder.sdView().schedulerConfig()).path("_class_name")
-                .asText("scheduler");
+        this.schedulerClass = folder.schedulerClass();
         this.conditioner = PromptConditioner.clip(folder.sdView(), context);
         try {
             this.vae = new Vae(folder.sdView(), context);
@@ -63,11 +62,7 @@ public final class AnimateDiffPipeline extends VideoPipeline {
      * @throws IllegalArgumentException                  when it is another family's folder
      */
     public static AnimateDiffPipeline open(Path modelDir, PipelineContext context) {
-        VideoFolder folder = VideoFolder.open(modelDir);
-        if (folder.family() != VideoFamily.ANIMATEDIFF) {
-            throw new IllegalArgumentException(modelDir + " is a " + folder.family().displayName()
-                    + " folder, not AnimateDiff");
-        }
+        VideoFolder folder = VideoFolder.open(modelDir, VideoFamily.ANIMATEDIFF);
         return new AnimateDiffPipeline(folder, context);
     }
 

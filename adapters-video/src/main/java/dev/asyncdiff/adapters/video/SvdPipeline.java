@@ -49,8 +49,7 @@ public final class SvdPipeline extends VideoPipeline {
 
     private SvdPipeline(VideoFolder folder, PipelineContext context) {
         super(folder, context);
-        this.schedulerClass = ModelJson.optional(folder.sdView().schedulerConfig()).path("_class_name")
-                .asText("scheduler");
+        this.schedulerClass = folder.schedulerClass();
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             this.embedder = track(opened, new ImageEmbedder(folder, context));
@@ -72,11 +71,7 @@ public final class SvdPipeline extends VideoPipeline {
      * @throws IllegalArgumentException                  when it is another family's folder
      */
     public static SvdPipeline open(Path modelDir, PipelineContext context) {
-        VideoFolder folder = VideoFolder.open(modelDir);
-        if (folder.family() != VideoFamily.SVD) {
-            throw new IllegalArgumentException(modelDir + " is an " + folder.family().displayName()
-                    + " folder, not Stable Video Diffusion");
-        }
+        VideoFolder folder = VideoFolder.open(modelDir, VideoFamily.SVD);
         return new SvdPipeline(folder, context);
     }
 

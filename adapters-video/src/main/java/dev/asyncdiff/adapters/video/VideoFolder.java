@@ -58,6 +58,26 @@ record VideoFolder(Path directory, VideoFamily family, ModelFolder sdView) {
         return new VideoFolder(directory, family, new ModelFolder(directory, ModelFamily.SD15, className, json));
     }
 
+    /**
+     * Opens the folder at {@code directory}, which must be a {@code family} folder.
+     *
+     * @throws IllegalArgumentException when it is the other family's folder
+     * @see #open(Path)
+     */
+    static VideoFolder open(Path directory, VideoFamily family) {
+        VideoFolder folder = open(directory);
+        if (folder.family() != family) {
+            throw new IllegalArgumentException(directory + " is a " + folder.family().displayName() + " folder, not "
+                    + family.displayName());
+        }
+        return folder;
+    }
+
+    /** The class name of the folder's {@code scheduler/scheduler_config.json}, for the parameters text. */
+    String schedulerClass() {
+        return ModelJson.optional(sdView.schedulerConfig()).path("_class_name").asText("scheduler");
+    }
+
     /** Whether {@code directory} holds a {@code model_index.json} naming a video pipeline (nothing else is checked). */
     static boolean looksSupported(Path directory) {
         Path index = directory.resolve(ModelFolder.MODEL_INDEX);
