@@ -181,6 +181,19 @@ public final class Layers {
         }
     }
 
+    /**
+     * {@code torch.nn.Conv3d} in scope {@code name} with kernel (3, 1, 1) and padding (1, 0, 0): mixes each pixel
+     * with the same pixel of the neighbouring frames. A non-null {@code outputName} names the result.
+     */
+    public String temporalConv(String name, String x, int in, int out, String outputName) {
+        try (GraphBuilder.Scope s = scope(name)) {
+            String weight = parameter("weight", new long[] {out, in, 3, 1, 1}, 1 / Math.sqrt(3.0 * in));
+            String bias = parameter("bias", new long[] {out}, BIAS_STD);
+            return op("Conv", outputName, List.of(x, weight, bias), Attr.ints("dilations", 1, 1, 1), Attr.i("group", 1),
+                    Attr.ints("kernel_shape", 3, 1, 1), Attr.ints("pads", 1, 0, 0, 1, 0, 0), Attr.ints("strides", 1, 1, 1));
+        }
+    }
+
     /** {@code torch.nn.LayerNorm} over the last axis in scope {@code name}. */
     public String layerNorm(String name, String x, int dim, double eps) {
         return layerNorm(name, x, dim, eps, null);

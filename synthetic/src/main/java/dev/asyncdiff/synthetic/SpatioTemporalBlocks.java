@@ -71,27 +71,15 @@ final class SpatioTemporalBlocks {
      */
     private String temporalResnet(String x, String frameTemb, int channels, double eps) {
         String h = nn.silu("nonlinearity", nn.groupNorm("norm1", x, channels, GROUPS, eps, 3));
-        h = temporalConv("conv1", h, channels);
+        h = nn.temporalConv("conv1", h, channels, channels, null);
         String t = nn.linear("time_emb_proj", nn.silu("nonlinearity_1", frameTemb), cfg.timeEmbedDim(), channels,
                 true, 1);
         t = nn.op("Transpose", List.of(nn.op("Unsqueeze", List.of(t, nn.longs(3, 4)))),
                 Attr.ints("perm", 0, 2, 1, 3, 4));
         h = nn.add(h, t);
         h = nn.silu("nonlinearity_2", nn.groupNorm("norm2", h, channels, GROUPS, eps, 3));
-        h = temporalConv("conv2", h, channels);
+        h = nn.temporalConv("conv2", h, channels, channels, null);
         return nn.add(x, h);
-    }
-
-    /** {@code torch.nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0))} in scope {@code name}: mixes adjacent frames. */
-    private String temporalConv(String name, String x, int channels) {
-        try (GraphBuilder.Scope s = nn.scope(name)) {
-            String weight = nn.parameter("weight", new long[] {channels, channels, 3, 1, 1},
-                    1 / Math.sqrt(3.0 * channels));
-            String bias = nn.parameter("bias", new long[] {channels}, Layers.BIAS_STD);
-            return nn.op("Conv", List.of(x, weight, bias), Attr.ints("dilations", 1, 1, 1), Attr.i("group", 1),
-                    Attr.ints("kernel_shape", 3, 1, 1), Attr.ints("pads", 1, 0, 0, 1, 0, 0),
-                    Attr.ints("strides", 1, 1, 1));
-        }
     }
 
     /**

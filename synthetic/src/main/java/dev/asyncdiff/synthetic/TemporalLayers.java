@@ -1,6 +1,5 @@
 package dev.asyncdiff.synthetic;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
 import dev.asyncdiff.onnx.graph.Attr;
 import dev.asyncdiff.onnx.graph.GraphBuilder;
 import java.util.List;
@@ -13,7 +12,6 @@ import java.util.List;
  */
 @SuppressWarnings("try") // scopes are opened for their names; the body never touches the guard
 final class TemporalLayers {
-    private static final long[] TEMPORAL_KERNEL = {3, 1, 1};
     private final Layers nn;
     private final String numFrames;
 
@@ -50,10 +48,10 @@ final class TemporalLayers {
      * out and no time embedding: norm1, SiLU, conv1, norm2, SiLU, conv2 (Conv3d, kernel (3, 1, 1)), plus the input.
      */
     String temporalResnet(String x, int channels, int groups, double eps) {
-        String h = temporalConv("conv1", nn.silu("nonlinearity", groupNorm("norm1", x, channels, groups, eps)),
+        String h = nn.temporalConv("conv1", nn.silu("nonlinearity", nn.groupNorm("norm1", x, channels, groups, eps, 3)),
                 channels, channels, null);
-        h = nn.silu("nonlinearity_1", groupNorm("norm2", h, channels, groups, eps));
-        h = temporalConv("conv2", h, channels, channels, null);
+        h = nn.silu("nonlinearity_1", nn.groupNorm("norm2", h, channels, groups, eps, 3));
+        h = nn.temporalConv("conv2", h, channels, channels, null);
         return nn.add(x, h);
     }
 
@@ -68,46 +66,6 @@ final class TemporalLayers {
         String alpha = nn.op("Sub", List.of(one, nn.op("Sigmoid", List.of(mixFactor))));
         String complement = nn.op("Sub", List.of(nn.scalar(1f), alpha));
         return nn.add(nn.mul(alpha, spatial), nn.mul(complement, temporal));
-    }
-
-    /**
-     * {@code torch.nn.Conv3d} in scope {@code name} with kernel (3, 1, 1) and padding (1, 0, 0): mixes each pixel
-     * with the same pixel of the neighbouring frames. A non-null {@code outputName} names the result.
-     */
-    String temporalConv(String name, String x, int in, int out, String outputName) {
-        try (GraphBuilder.Scope s = nn.scope(name)) {
-            long taps = TEMPORAL_KERNEL[0] * TEMPORAL_KERNEL[1] * TEMPORAL_KERNEL[2];
-            String weight = nn.parameter("weight", new long[] {out, in, TEMPORAL_KERNEL[0], TEMPORAL_KERNEL[1],
-                    TEMPORAL_KERNEL[2]}, 1 / Math.sqrt((double) in * taps));
-            String bias = nn.parameter("bias", new long[] {out}, Layers.BIAS_STD);
-            List<String> inputs = List.of(x, weight, bias);
-            AttributeProto[] attributes = {Attr.ints("dilations", 1, 1, 1),
-                    Attr.i("group", 1), Attr.ints("kernel_shape", TEMPORAL_KERNEL), Attr.ints("pads", 1, 0, 0, 1, 0, 0),
-                    Attr.ints("strides", 1, 1, 1)};
-            return outputName == null ? nn.op("Conv", inputs, attributes)
-                    : nn.graph().namedOp("Conv", inputs, outputName, attributes);
-        }
-    }
-
-    /**
-     * {@code torch.nn.GroupNorm} over {@code [batch, C, frames, H, W]} in scope {@code name}, exported like
-     * {@link Layers#groupNorm}, with the affine parameters unsqueezed to {@code [C, 1, 1, 1]}.
-     */
-    String groupNorm(String name, String x, int channels, int groups, double eps) {
-        try (GraphBuilder.Scope s = nn.scope(name)) {
-            String grouped = nn.op("Reshape", List.of(x, nn.longs(0, groups, -1)));
-            long[] groupShape = {groups};
-            String ones = nn.constant(nn.dtype(), groupShape, Weights.filled(nn.dtype(), groupShape, 1f).get());
-            String zeros = nn.constant(nn.dtype(), groupShape, Weights.filled(nn.dtype(), groupShape, 0f).get());
-            String normalized = nn.op("InstanceNormalization", List.of(grouped, ones, zeros),
-                    Attr.f("epsilon", (float) eps));
-            String restored = nn.op("Reshape", List.of(normalized, nn.op("Shape", List.of(x))));
-            String weight = nn.filledParameter("weight", new long[] {channels}, 1f);
-            String bias = nn.filledParameter("bias", new long[] {channels}, 0f);
-            String axes = nn.longs(1, 2, 3);
-            String scaled = nn.mul(restored, nn.op("Unsqueeze", List.of(weight, axes)));
-            return nn.add(scaled, nn.op("Unsqueeze", List.of(bias, axes)));
-        }
     }
 
     /**

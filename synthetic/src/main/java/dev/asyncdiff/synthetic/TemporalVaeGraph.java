@@ -60,7 +60,7 @@ public final class TemporalVaeGraph {
             }
             h = nn.silu("conv_act", nn.groupNorm("conv_norm_out", h, current, groups, EPS));
             String frames = nn.conv("conv_out", h, current, cfg.outChannels(), 3, 1, 1, 1);
-            String mixed = video.temporalConv("time_conv_out", video.toVideo(frames), cfg.outChannels(),
+            String mixed = nn.temporalConv("time_conv_out", video.toVideo(frames), cfg.outChannels(),
                     cfg.outChannels(), null);
             out = video.toFrames(mixed, frames, "sample");
         }
