@@ -7,12 +7,12 @@ import dev.asyncdiff.api.Tensor;
 import java.util.Arrays;
 
 /**
- * SVD's per-step UNet input: the scaled latents {@code [clips, frames, c, h, w]} with the still image's latents
- * {@code [frames, extra, h, w]} (the same for every clip) concatenated after their channels, giving
+ * SVD's per-step UNet input: the scaled latents {@code [clips, frames, c, h, w]} with each clip's still latents
+ * {@code [clips, frames, extra, h, w]} concatenated after their channels, giving
  * {@code [clips, frames, c + extra, h, w]}; the unconditional branch of guidance gets zeros instead, as diffusers'
  * {@code torch.cat([latent_model_input, image_latents], dim=2)} with zero negative image latents.
  *
- * @param still the still's latents for one clip, {@code [frames, extra, h, w]}
+ * @param still the still's latents of every clip, {@code [clips, frames, extra, h, w]}
  * @param extra the still's latent channels
  */
 record FrameChannels(float[] still, int extra) implements StepInputs {
@@ -27,9 +27,9 @@ record FrameChannels(float[] still, int extra) implements StepInputs {
         int frames = (int) shape[1];
         int channels = (int) shape[2];
         int plane = (int) (shape[3] * shape[4]);
-        if (still.length != frames * extra * plane) {
+        if (still.length != clips * frames * extra * plane) {
             throw new IllegalArgumentException("the still's latents hold " + still.length + " values; latents of shape "
-                    + Arrays.toString(shape) + " need " + frames * extra * plane);
+                    + Arrays.toString(shape) + " need " + clips * frames * extra * plane);
         }
         float[] latents = scaledLatents.toFloatArray();
         float[] out = new float[clips * frames * (channels + extra) * plane];
@@ -40,7 +40,7 @@ record FrameChannels(float[] still, int extra) implements StepInputs {
                 System.arraycopy(latents, (clip * frames + frame) * channels * plane, out, at, channels * plane);
                 at += channels * plane;
                 if (!zeros) {
-                    System.arraycopy(still, frame * extra * plane, out, at, extra * plane);
+                    System.arraycopy(still, (clip * frames + frame) * extra * plane, out, at, extra * plane);
                 }
                 at += extra * plane;
             }

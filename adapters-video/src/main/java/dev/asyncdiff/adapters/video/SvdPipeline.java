@@ -111,14 +111,20 @@ public final class SvdPipeline extends VideoPipeline {
         float[] embedding = embedder.embed(Images.toTensorData(still, still.getWidth(), still.getHeight()),
                 still.getHeight(), still.getWidth());
         float[] stillPixels = Images.toTensorData(still, width, height);
-        float[] noise = LatentNoise.gaussian(request.seed() ^ STILL_NOISE_SALT, 0, stillPixels.length);
-        for (int i = 0; i < stillPixels.length; i++) {
-            stillPixels[i] += (float) (video.noiseAugStrength() * noise[i]);
-        }
-        float[] stillLatent = stillLatents.encode(stillPixels, height, width);
-        float[] perFrame = new float[frames * stillLatent.length];
-        for (int f = 0; f < frames; f++) {
-            System.arraycopy(stillLatent, 0, perFrame, f * stillLatent.length, stillLatent.length);
+        int perStill = channels * h * w;
+        // each clip's still is noised from its own seed, so that seed + i regenerates clip i alone
+        float[] perFrame = new float[clips * frames * perStill];
+        for (int clip = 0; clip < clips; clip++) {
+            cancellation.throwIfCancelled();
+            float[] noise = LatentNoise.gaussian((request.seed() + clip) ^ STILL_NOISE_SALT, 0, stillPixels.length);
+            float[] noised = new float[stillPixels.length];
+            for (int i = 0; i < noised.length; i++) {
+                noised[i] = (float) (stillPixels[i] + video.noiseAugStrength() * noise[i]);
+            }
+            float[] latent = stillLatents.encode(noised, height, width);
+            for (int f = 0; f < frames; f++) {
+                System.arraycopy(latent, 0, perFrame, (clip * frames + f) * perStill, perStill);
+            }
         }
         long encoded = System.nanoTime();
 

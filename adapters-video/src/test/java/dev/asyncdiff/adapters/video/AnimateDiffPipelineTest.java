@@ -66,6 +66,25 @@ class AnimateDiffPipelineTest {
     }
 
     @Test
+    void aBatchOfClipsIsEachClipAlone() {
+        Engine engine = VideoFixtures.engine(1, cache);
+        try (DiffusionPipeline pipeline = engine.open(VideoFixtures.folder(Family.ANIMATEDIFF))) {
+            float[] alone;
+            try (PipelineOutput out = pipeline.run(request(3))) {
+                alone = out.latents().toFloatArray();
+            }
+            GenerationRequest two = GenerationRequest.builder("a boat on a lake").steps(4).seed(11).size(64, 64)
+                    .numImages(2).textToVideo(VideoOptions.DEFAULT.withFrames(3).withFps(8)).build();
+            try (PipelineOutput out = pipeline.run(two)) {
+                assertThat(out.latents().shape()).containsExactly(2, 4, 3, 8, 8);
+                assertThat(out.pixels().shape()).containsExactly(6, 3, 64, 64);
+                float[] batch = out.latents().toFloatArray();
+                assertThat(relativeL2(java.util.Arrays.copyOfRange(batch, 0, alone.length), alone)).isLessThan(1e-5);
+            }
+        }
+    }
+
+    @Test
     void decodeChunksBoundTheBatchButNotTheFrames() {
         Engine engine = VideoFixtures.engine(1, cache);
         List<Integer> decoded = new ArrayList<>();

@@ -77,6 +77,23 @@ class SvdPipelineTest {
     }
 
     @Test
+    void aBatchOfClipsIsEachClipAlone() {
+        Engine engine = VideoFixtures.engine(1, cache);
+        try (DiffusionPipeline pipeline = engine.open(VideoFixtures.folder(Family.SVD))) {
+            float[] alone = latents(pipeline, request(VideoOptions.DEFAULT.withFrames(3)));
+            float[] second = latents(pipeline, request(VideoOptions.DEFAULT.withFrames(3)).seed(6));
+            GenerationResult two = pipeline.generate(request(VideoOptions.DEFAULT.withFrames(3)).numImages(2).build());
+            assertThat(two.clips()).hasSize(2).allSatisfy(clip -> assertThat(clip).hasSize(3));
+            assertThat(two.parameters()).hasSize(2);
+            float[] batch = latents(pipeline, request(VideoOptions.DEFAULT.withFrames(3)).numImages(2));
+            assertThat(AnimateDiffPipelineTest.relativeL2(Arrays.copyOfRange(batch, 0, alone.length), alone))
+                    .isLessThan(1e-5);
+            assertThat(AnimateDiffPipelineTest.relativeL2(Arrays.copyOfRange(batch, alone.length, batch.length),
+                    second)).isLessThan(1e-5);
+        }
+    }
+
+    @Test
     void decodesInChunksWithProgress() {
         Engine engine = VideoFixtures.engine(1, cache);
         List<Integer> decoded = new ArrayList<>();
