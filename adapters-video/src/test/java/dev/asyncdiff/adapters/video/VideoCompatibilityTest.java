@@ -7,8 +7,9 @@ import org.junit.jupiter.api.Nested;
 
 /** The compatibility kit on both video families: image-to-video (SVD) and text-to-video (AnimateDiff). */
 class VideoCompatibilityTest {
-    @Nested
-    class Svd extends AdapterVerification {
+    abstract static class VideoFamilyKit extends AdapterVerification {
+        abstract Family family();
+
         @Override
         protected String adapterName() {
             return VideoAdapterProvider.NAME;
@@ -16,7 +17,15 @@ class VideoCompatibilityTest {
 
         @Override
         protected Path modelFolder() {
-            return VideoFixtures.folder(Family.SVD);
+            return VideoFixtures.folder(family());
+        }
+    }
+
+    @Nested
+    class Svd extends VideoFamilyKit {
+        @Override
+        Family family() {
+            return Family.SVD;
         }
 
         /**
@@ -36,15 +45,10 @@ class VideoCompatibilityTest {
     }
 
     @Nested
-    class AnimateDiff extends AdapterVerification {
+    class AnimateDiff extends VideoFamilyKit {
         @Override
-        protected String adapterName() {
-            return VideoAdapterProvider.NAME;
-        }
-
-        @Override
-        protected Path modelFolder() {
-            return VideoFixtures.folder(Family.ANIMATEDIFF);
+        Family family() {
+            return Family.ANIMATEDIFF;
         }
     }
 }
