@@ -7,7 +7,6 @@ import dev.asyncdiff.api.RequestKind;
 import dev.asyncdiff.spi.PipelineContext;
 import java.nio.file.Path;
 import java.util.EnumSet;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -89,10 +88,5 @@ abstract class ContextPipeline extends DenoiserPipeline {
                     : kinds.contains(RequestKind.CONTROLNET) ? " (give one control image per ControlNet)" : ""));
         }
         return request;
-    }
-
-    static <T extends AutoCloseable> T track(List<AutoCloseable> loaded, T resource) {
-        loaded.add(resource);
-        return resource;
     }
 }

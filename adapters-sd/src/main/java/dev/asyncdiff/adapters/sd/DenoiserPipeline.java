@@ -86,6 +86,12 @@ public abstract class DenoiserPipeline implements DiffusionPipeline {
         }
     }
 
+    /** Adds {@code resource} to {@code loaded}, the models to close should opening fail later, and returns it. */
+    protected static <T extends AutoCloseable> T track(List<AutoCloseable> loaded, T resource) {
+        loaded.add(resource);
+        return resource;
+    }
+
     /** Closes {@code resource}, logging rather than throwing a failure (for clean-up paths). */
     protected static void closeQuietly(AutoCloseable resource) {
         try {

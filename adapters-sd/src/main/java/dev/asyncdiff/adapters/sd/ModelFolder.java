@@ -334,7 +334,12 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
         }
     }
 
-    static JsonNode readJson(Path file) {
+    /**
+     * The JSON of {@code file}.
+     *
+     * @throws MalformedModelException naming the file when it cannot be read or is not JSON
+     */
+    public static JsonNode readJson(Path file) {
         try {
             return JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {
@@ -344,7 +349,8 @@ public record ModelFolder(Path directory, ModelFamily family, String pipelineCla
         }
     }
 
-    private static JsonNode optionalJson(Path file) {
+    /** The JSON of {@code file}, or an empty object when there is no such file. */
+    public static JsonNode optionalJson(Path file) {
         return Files.isRegularFile(file) ? readJson(file) : JSON.createObjectNode();
     }
 }

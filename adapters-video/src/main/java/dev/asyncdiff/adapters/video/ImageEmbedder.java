@@ -1,6 +1,7 @@
 package dev.asyncdiff.adapters.video;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.asyncdiff.adapters.sd.ModelFolder;
 import dev.asyncdiff.api.InferenceSession;
 import dev.asyncdiff.api.MalformedModelException;
 import dev.asyncdiff.api.NamedTensors;
@@ -29,7 +30,7 @@ final class ImageEmbedder implements AutoCloseable {
 
     ImageEmbedder(VideoFolder folder, PipelineContext context) {
         this.file = folder.modelFile("image_encoder");
-        JsonNode preprocessor = ModelJson.optional(folder.directory().resolve(PREPROCESSOR_CONFIG));
+        JsonNode preprocessor = ModelFolder.optionalJson(folder.directory().resolve(PREPROCESSOR_CONFIG));
         this.mean = triple(preprocessor.path("image_mean"), CLIP_MEAN, "image_mean");
         this.std = triple(preprocessor.path("image_std"), CLIP_STD, "image_std");
         this.size = folder.config("image_encoder").path("image_size").asInt(224);

@@ -209,9 +209,4 @@ public final class SvdPipeline extends VideoPipeline {
                 video.decodeChunkSize() == 0 ? "all" : video.decodeChunkSize(), folder.directory().getFileName(),
                 family(), denoiser.description());
     }
-
-    private static <T extends AutoCloseable> T track(List<AutoCloseable> opened, T resource) {
-        opened.add(resource);
-        return resource;
-    }
 }

@@ -35,7 +35,7 @@ record VideoFolder(Path directory, VideoFamily family, ModelFolder sdView) {
         if (!Files.isRegularFile(index)) {
             throw new ModelNotFoundException(index, "the index of a diffusers folder exported to ONNX");
         }
-        JsonNode json = ModelJson.read(index);
+        JsonNode json = ModelFolder.readJson(index);
         String className = json.path("_class_name").asText("");
         VideoFamily family = VideoFamily.ofPipelineClass(className);
         if (family == null) {
@@ -75,7 +75,7 @@ record VideoFolder(Path directory, VideoFamily family, ModelFolder sdView) {
 
     /** The class name of the folder's {@code scheduler/scheduler_config.json}, for the parameters text. */
     String schedulerClass() {
-        return ModelJson.optional(sdView.schedulerConfig()).path("_class_name").asText("scheduler");
+        return ModelFolder.optionalJson(sdView.schedulerConfig()).path("_class_name").asText("scheduler");
     }
 
     /** Whether {@code directory} holds a {@code model_index.json} naming a video pipeline (nothing else is checked). */
@@ -85,7 +85,7 @@ record VideoFolder(Path directory, VideoFamily family, ModelFolder sdView) {
             return false;
         }
         try {
-            return VideoFamily.ofPipelineClass(ModelJson.read(index).path("_class_name").asText("")) != null;
+            return VideoFamily.ofPipelineClass(ModelFolder.readJson(index).path("_class_name").asText("")) != null;
         } catch (MalformedModelException e) {
             return false;
         }
