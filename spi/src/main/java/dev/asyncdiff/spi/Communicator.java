@@ -3,6 +3,7 @@ package dev.asyncdiff.spi;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.Tensor;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * How ranks exchange tensors: the only path by which the denoising loop moves a tensor from one rank
@@ -67,6 +68,26 @@ public interface Communicator extends AutoCloseable {
      * @throws CommunicatorAbortedException when the generation was aborted while waiting
      */
     List<Tensor> allGather(int rank, List<Integer> group, String tag, Tensor tensor);
+
+    /**
+     * Whether {@code rank} runs in this process. The engine runs a local rank's tasks on its own worker
+     * thread and {@linkplain #submit submits} a remote rank's through the communicator.
+     */
+    default boolean isLocal(int rank) {
+        return true;
+    }
+
+    /**
+     * Has rank {@code rank}, in another process, run {@code task}; the future completes when it has, or
+     * fails with an exception that names the rank, its host and the task when the task failed there, the
+     * rank disconnected or it did not answer in time. Tasks to one rank run in submission order.
+     *
+     * @throws IllegalArgumentException when the rank runs in this process
+     */
+    default CompletableFuture<RankTask.Done> submit(int rank, RankTask task) {
+        throw new IllegalArgumentException("rank " + rank + " runs in this process; " + name()
+                + " has no remote ranks");
+    }
 
     /**
      * Fails every waiting and later receive of the current generation with {@code cause}, so that a

@@ -15,4 +15,12 @@ public interface DenoiserSource {
      * @throws IllegalArgumentException when the denoiser cannot be cut into that many parts
      */
     List<ComponentFile> components(int parts);
+
+    /**
+     * The SHA-256 of the whole denoiser (graph and weights), which a rank in another process compares
+     * with the model it was started for; null when not known.
+     */
+    default String modelHash() {
+        return null;
+    }
 }

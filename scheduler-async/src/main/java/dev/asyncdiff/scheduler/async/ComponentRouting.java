@@ -1,6 +1,5 @@
 package dev.asyncdiff.scheduler.async;
 
-import dev.asyncdiff.api.DenoiserComponent;
 import dev.asyncdiff.api.TensorSpec;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,12 +18,12 @@ final class ComponentRouting {
     static final String TIMESTEP = "timestep";
     private static final List<String> LATENT_NAMES = List.of("sample", "hidden_states");
 
-    private final List<? extends DenoiserComponent> components;
+    private final List<ComponentIo> components;
     private final String latentInput;
     private final String prediction;
     private final Map<String, Integer> producer = new HashMap<>();
 
-    private ComponentRouting(List<? extends DenoiserComponent> components, String latentInput, String prediction) {
+    private ComponentRouting(List<ComponentIo> components, String latentInput, String prediction) {
         this.components = components;
         this.latentInput = latentInput;
         this.prediction = prediction;
@@ -35,7 +34,7 @@ final class ComponentRouting {
      *
      * @throws IllegalArgumentException naming the component and tensor when the chain does not fit together
      */
-    static ComponentRouting of(List<? extends DenoiserComponent> components) {
+    static ComponentRouting of(List<ComponentIo> components) {
         if (components.isEmpty()) {
             throw new IllegalArgumentException("a denoiser needs at least one component");
         }
@@ -51,7 +50,7 @@ final class ComponentRouting {
             throw new IllegalArgumentException("no component has a '" + TIMESTEP + "' input; component 0 reads "
                     + firstInputs);
         }
-        DenoiserComponent last = components.get(components.size() - 1);
+        ComponentIo last = components.get(components.size() - 1);
         String prediction = last.outputs().stream().map(TensorSpec::name).filter(n -> !consumed.contains(n))
                 .findFirst().orElseThrow(() -> new IllegalArgumentException("the last component's outputs "
                         + names(last.outputs()) + " are all read by other components; none is the prediction"));

@@ -12,11 +12,11 @@ import dev.asyncdiff.api.StepProgress;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.spi.Communicator;
 import dev.asyncdiff.spi.CommunicatorAbortedException;
-import dev.asyncdiff.spi.CommunicatorProvider;
+import dev.asyncdiff.spi.RankTask;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
 /**
@@ -62,7 +63,7 @@ final class DenoisingLoop implements AutoCloseable {
     private static final String SAMPLE = StepInputs.SAMPLE;
 
     private final List<Lane> lanes;
-    private final List<DeviceWorker> ranks;
+    private final List<Rank> ranks;
     private final Communicator comm;
 
     /** The schedule of one step. */
@@ -70,48 +71,39 @@ final class DenoisingLoop implements AutoCloseable {
         SEQUENTIAL, PARALLEL, PARALLEL_WITH_REPLICA, NONE
     }
 
-    /** One guidance group: the components in order on their workers, and the stride-2 replica. */
+    /** A component as placed: what it reads and writes, its rank, and the name it is loaded under there. */
+    record Slot(ComponentIo io, int rank, String key) {
+    }
+
+    /** One guidance group: the components in order on their ranks, and the stride-2 replica. */
     static final class Lane {
-        final List<DenoiserComponent> components;
-        final List<DeviceWorker> workers;
-        final DenoiserComponent replica;
-        final DeviceWorker replicaWorker;
+        final List<Slot> slots;
+        final Slot replica;
         final ComponentRouting routing;
-        final int[] slotRank;
 
         /**
-         * @param components    the components in order
-         * @param workers       the worker running each component (same order)
-         * @param replica       a second instance of the last component for stride 2, or null
-         * @param replicaWorker the worker running the replica, or null
+         * @param slots   the components in order
+         * @param replica a second instance of the last component for stride 2, or null
          */
-        Lane(List<? extends DenoiserComponent> components, List<DeviceWorker> workers, DenoiserComponent replica,
-             DeviceWorker replicaWorker) {
-            if (components.size() != workers.size()) {
-                throw new IllegalArgumentException(components.size() + " components but " + workers.size() + " workers");
-            }
-            if ((replica == null) != (replicaWorker == null)) {
-                throw new IllegalArgumentException("a replica needs a worker and a worker a replica");
-            }
-            this.components = List.copyOf(components);
-            this.workers = List.copyOf(workers);
+        Lane(List<Slot> slots, Slot replica) {
+            this.slots = List.copyOf(slots);
             this.replica = replica;
-            this.replicaWorker = replicaWorker;
-            this.routing = ComponentRouting.of(components);
-            this.slotRank = new int[components.size() + 1];
+            this.routing = ComponentRouting.of(this.slots.stream().map(Slot::io).toList());
         }
 
         int size() {
-            return components.size();
+            return slots.size();
         }
 
         /** Slot {@code size()} is the replica. */
-        DenoiserComponent component(int slot) {
-            return slot == size() ? replica : components.get(slot);
+        Slot slot(int slot) {
+            return slot == size() ? replica : slots.get(slot);
         }
 
-        DeviceWorker worker(int slot) {
-            return slot == size() ? replicaWorker : workers.get(slot);
+        /** The rank of a slot; -1 for a missing replica. */
+        int rank(int slot) {
+            Slot placed = slot(slot);
+            return placed == null ? -1 : placed.rank();
         }
 
         /** The component whose wiring a slot has: its own, or the last one for the replica. */
@@ -120,52 +112,82 @@ final class DenoisingLoop implements AutoCloseable {
         }
     }
 
-    /** One guidance group with the in-process communicator. */
-    DenoisingLoop(List<? extends DenoiserComponent> components, List<DeviceWorker> workers,
-                  DenoiserComponent replica, DeviceWorker replicaWorker) {
-        this(List.of(new Lane(components, workers, replica, replicaWorker)), new InProcessCommunicatorProvider());
-    }
-
     /**
-     * Guidance groups (1, or 2 for CFG-parallel, on disjoint workers) connected by a communicator from
-     * {@code communicators}; rank 0 is the first group's first worker.
+     * Guidance groups (1, or 2 for CFG-parallel, on disjoint ranks) over {@code ranks}, which exchange
+     * tensors through {@code comm}; rank 0 is the first group's first component's. The loop closes
+     * {@code comm}; the ranks belong to the caller.
      *
-     * @throws IllegalArgumentException when the groups differ in component count or share a worker
+     * @throws IllegalArgumentException when the groups differ in component count or share a rank
      */
-    DenoisingLoop(List<Lane> lanes, CommunicatorProvider communicators) {
+    DenoisingLoop(List<Lane> lanes, List<Rank> ranks, Communicator comm) {
         if (lanes.isEmpty() || lanes.size() > 2) {
             throw new IllegalArgumentException("the loop runs 1 or 2 guidance groups, got " + lanes.size());
         }
-        Map<DeviceWorker, Integer> rankOf = new IdentityHashMap<>();
-        List<DeviceWorker> ordered = new ArrayList<>();
-        for (int g = 0; g < lanes.size(); g++) {
-            Lane lane = lanes.get(g);
+        if (lanes.get(0).rank(0) != 0) {
+            throw new IllegalArgumentException("the first component must be on rank 0, was on rank "
+                    + lanes.get(0).rank(0));
+        }
+        for (Lane lane : lanes) {
             if (lane.size() != lanes.get(0).size()) {
                 throw new IllegalArgumentException("guidance groups need the same components, got "
                         + lanes.get(0).size() + " and " + lane.size());
             }
-            int firstOfGroup = ordered.size();
-            for (int slot = 0; slot <= lane.size(); slot++) {
-                DeviceWorker worker = lane.worker(slot);
-                if (worker == null) {
-                    lane.slotRank[slot] = -1;
-                    continue;
+        }
+        if (lanes.size() == 2) {
+            Set<Integer> first = new HashSet<>();
+            for (int slot = 0; slot <= lanes.get(0).size(); slot++) {
+                first.add(lanes.get(0).rank(slot));
+            }
+            for (int slot = 0; slot <= lanes.get(1).size(); slot++) {
+                int rank = lanes.get(1).rank(slot);
+                if (rank >= 0 && first.contains(rank)) {
+                    throw new IllegalArgumentException("CFG-parallel needs disjoint device groups; rank " + rank
+                            + " on " + ranks.get(rank).device() + " is in both");
                 }
-                Integer rank = rankOf.get(worker);
-                if (rank == null) {
-                    rank = ordered.size();
-                    rankOf.put(worker, rank);
-                    ordered.add(worker);
-                } else if (rank < firstOfGroup) {
-                    throw new IllegalArgumentException("CFG-parallel needs disjoint device groups; " + worker.device()
-                            + " is in both");
-                }
-                lane.slotRank[slot] = rank;
             }
         }
         this.lanes = List.copyOf(lanes);
-        this.ranks = List.copyOf(ordered);
-        this.comm = communicators.create(ordered.stream().map(DeviceWorker::device).toList());
+        this.ranks = List.copyOf(ranks);
+        this.comm = comm;
+    }
+
+    /**
+     * One guidance group of components already loaded, on in-process workers (for tests); the workers
+     * belong to the caller.
+     */
+    static DenoisingLoop inProcess(List<? extends DenoiserComponent> components, List<DeviceWorker> workers,
+                                   DenoiserComponent replica, DeviceWorker replicaWorker) {
+        if (components.size() != workers.size()) {
+            throw new IllegalArgumentException(components.size() + " components but " + workers.size() + " workers");
+        }
+        List<DeviceWorker> rankWorkers = new ArrayList<>();
+        List<Slot> slots = new ArrayList<>();
+        Map<DeviceWorker, Integer> rankOf = new IdentityHashMap<>();
+        for (int i = 0; i <= components.size(); i++) {
+            DeviceWorker worker = i < components.size() ? workers.get(i) : replicaWorker;
+            DenoiserComponent component = i < components.size() ? components.get(i) : replica;
+            if (worker == null) {
+                continue;
+            }
+            int rank = rankOf.computeIfAbsent(worker, w -> {
+                rankWorkers.add(w);
+                return rankWorkers.size() - 1;
+            });
+            slots.add(new Slot(ComponentIo.of(component), rank, i < components.size() ? "c" + i : "replica"));
+        }
+        Communicator comm = new InProcessCommunicator(rankWorkers.stream().map(DeviceWorker::device).toList());
+        List<Rank> ranks = new ArrayList<>();
+        for (int r = 0; r < rankWorkers.size(); r++) {
+            DeviceWorker worker = rankWorkers.get(r);
+            ranks.add(new Rank.Local(worker, new RankRuntime(r, worker.device(), null, comm, worker.pool())));
+        }
+        for (int i = 0; i < slots.size(); i++) {
+            Slot slot = slots.get(i);
+            ((Rank.Local) ranks.get(slot.rank())).runtime().adopt(slot.key(),
+                    i < components.size() ? components.get(i) : replica);
+        }
+        Lane lane = new Lane(slots.subList(0, components.size()), replica == null ? null : slots.get(components.size()));
+        return new DenoisingLoop(List.of(lane), ranks, comm);
     }
 
     /** The communicator's name, e.g. {@code inprocess}. */
@@ -180,7 +202,9 @@ final class DenoisingLoop implements AutoCloseable {
 
     /** The inputs component 0 declares. */
     List<dev.asyncdiff.api.TensorSpec> firstComponentInputs() {
-        return lanes.get(0).components.get(0).inputs();
+        Slot first = lanes.get(0).slots.get(0);
+        return ranks.get(0) instanceof Rank.Local local ? local.runtime().component(first.key()).inputs()
+                : first.io().inputs();
     }
 
     /**
@@ -264,7 +288,6 @@ final class DenoisingLoop implements AutoCloseable {
         private final double[] timesteps;
         private final int shift;
         private final boolean parallelGuidance;
-        private final RankState[] states;
         private final List<Tensor> slices = new ArrayList<>();
         private final List<Map<String, Tensor>> laneConditioning = new ArrayList<>();
 
@@ -276,10 +299,6 @@ final class DenoisingLoop implements AutoCloseable {
             this.timesteps = timesteps;
             this.shift = shift;
             this.parallelGuidance = parallelGuidance;
-            this.states = new RankState[ranks.size()];
-            for (int r = 0; r < states.length; r++) {
-                states[r] = new RankState();
-            }
         }
 
         /** The conditioning to each rank that reads it, once: all of it, or each group's half for CFG-parallel. */
@@ -305,9 +324,9 @@ final class DenoisingLoop implements AutoCloseable {
                 for (Map.Entry<String, Tensor> entry : conditioning.entrySet()) {
                     Set<Integer> readers = new LinkedHashSet<>();
                     for (int slot = 0; slot <= lane.size(); slot++) {
-                        if (lane.slotRank[slot] >= 0
+                        if (lane.rank(slot) >= 0
                                 && lane.routing.inputNames(lane.wiring(slot)).contains(entry.getKey())) {
-                            readers.add(lane.slotRank[slot]);
+                            readers.add(lane.rank(slot));
                         }
                     }
                     comm.broadcast(0, List.copyOf(readers), conditionTag(entry.getKey()), entry.getValue());
@@ -335,7 +354,7 @@ final class DenoisingLoop implements AutoCloseable {
                 await(futures, labels, k, timesteps.length);
             }
             Lane first = active.get(0);
-            Tensor prediction = comm.recv(first.slotRank[predictionSlot(first, round)], 0, predictionTag(k, 0));
+            Tensor prediction = comm.recv(first.rank(predictionSlot(first, round)), 0, predictionTag(k, 0));
             owned.add(prediction);
             Guidance guidance = request.guidance();
             if (parallelGuidance) {
@@ -359,15 +378,11 @@ final class DenoisingLoop implements AutoCloseable {
         /** CFG-parallel: the conditional group's rank and rank 0 all-gather the two predictions. */
         private Tensor gathered(int k, Round round, Tensor unconditional, List<AutoCloseable> owned) {
             Lane second = active.get(1);
-            int holder = second.slotRank[predictionSlot(second, round)];
+            int holder = second.rank(predictionSlot(second, round));
             List<Integer> group = List.of(0, holder);
             String tag = "k" + k + "/gather";
-            RankState state = states[holder];
-            CompletableFuture<Void> contribution = task(ranks.get(holder), () -> {
-                try (Tensor held = state.take(predictionTag(k, 1))) {
-                    closeAll(new ArrayList<>(comm.allGather(holder, group, tag, held)));
-                }
-            });
+            CompletableFuture<Void> contribution = submit(holder, new RankTask.Gather(group, tag,
+                    predictionTag(k, 1)));
             List<Tensor> both = comm.allGather(0, group, tag, unconditional);
             owned.addAll(both);
             await(List.of(contribution), List.of("all-gather on " + ranks.get(holder).device()), k, timesteps.length);
@@ -434,21 +449,30 @@ final class DenoisingLoop implements AutoCloseable {
             int slots = round == Round.PARALLEL_WITH_REPLICA ? lane.size() + 1 : lane.size();
             for (int slot = 0; slot < slots; slot++) {
                 int wiring = lane.wiring(slot);
-                int rank = lane.slotRank[slot];
-                Set<String> fromHook = new LinkedHashSet<>();
+                int rank = lane.rank(slot);
+                List<RankTask.Feed> feeds = new ArrayList<>();
                 for (String name : lane.routing.inputNames(wiring)) {
-                    ComponentRouting.Source source = lane.routing.source(wiring, name);
-                    if (source == ComponentRouting.Source.LATENT) {
-                        comm.send(0, rank, inputTag(k, slot, name), inputs.get(SAMPLE));
-                    } else if (source == ComponentRouting.Source.OTHER) {
-                        if (inputs.containsKey(name)) {
-                            comm.send(0, rank, inputTag(k, slot, name), inputs.get(name));
-                            fromHook.add(name);
-                        } else if (!laneConditioning.get(group).containsKey(name)) {
-                            throw new IllegalArgumentException("component " + wiring + " needs input '" + name
-                                    + "', which the request's conditioning does not have (it has "
-                                    + new ArrayList<>(request.conditioning().keySet()) + ")"
-                                    + (inputs.size() > 1 ? " nor its step inputs " + inputs.keySet() : ""));
+                    String tag = inputTag(k, slot, name);
+                    switch (lane.routing.source(wiring, name)) {
+                        case TIMESTEP -> feeds.add(new RankTask.Feed(name, RankTask.Source.TIMESTEP, -1, null));
+                        case LATENT -> {
+                            comm.send(0, rank, tag, inputs.get(SAMPLE));
+                            feeds.add(new RankTask.Feed(name, RankTask.Source.RECEIVE, 0, tag));
+                        }
+                        case CROSSING -> feeds.add(new RankTask.Feed(name, RankTask.Source.RECEIVE,
+                                lane.rank(lane.routing.producerOf(name)), tag));
+                        case OTHER -> {
+                            if (inputs.containsKey(name)) {
+                                comm.send(0, rank, tag, inputs.get(name));
+                                feeds.add(new RankTask.Feed(name, RankTask.Source.RECEIVE, 0, tag));
+                            } else if (laneConditioning.get(group).containsKey(name)) {
+                                feeds.add(new RankTask.Feed(name, RankTask.Source.CONDITIONING, 0, conditionTag(name)));
+                            } else {
+                                throw new IllegalArgumentException("component " + wiring + " needs input '" + name
+                                        + "', which the request's conditioning does not have (it has "
+                                        + new ArrayList<>(request.conditioning().keySet()) + ")"
+                                        + (inputs.size() > 1 ? " nor its step inputs " + inputs.keySet() : ""));
+                            }
                         }
                     }
                 }
@@ -458,17 +482,16 @@ final class DenoisingLoop implements AutoCloseable {
                     default -> slot == lane.size() || k == timesteps.length - 1
                             ? timesteps[k - shift] : timesteps[k + 1 - shift];
                 };
-                SlotRun run = new SlotRun(group, slot, k, round, timestep, fromHook, deliveries(lane, group, slot, k,
-                        round));
-                futures.add(task(lane.worker(slot), run::execute));
-                labels.add(slot == lane.size() ? "replica of component " + (lane.size() - 1) + " on "
-                        + lane.replicaWorker.device() : "component " + slot + " on " + lane.worker(slot).device());
+                futures.add(submit(rank, new RankTask.Run(lane.slot(slot).key(), k, timestep, feeds,
+                        deliveries(lane, group, slot, k, round))));
+                labels.add((slot == lane.size() ? "replica of component " + (lane.size() - 1) : "component " + slot)
+                        + " on " + ranks.get(rank));
             }
         }
 
         /** Where a slot's outputs of step k go: consumers this step and in the next compute round, and rank 0. */
-        private List<Delivery> deliveries(Lane lane, int group, int slot, int k, Round round) {
-            List<Delivery> out = new ArrayList<>();
+        private List<RankTask.Delivery> deliveries(Lane lane, int group, int slot, int k, Round round) {
+            List<RankTask.Delivery> out = new ArrayList<>();
             int wiring = lane.wiring(slot);
             int steps = timesteps.length;
             int next = k + 1;
@@ -480,12 +503,12 @@ final class DenoisingLoop implements AutoCloseable {
                 if (slot < lane.size()) {
                     for (int consumer : lane.routing.consumers(slot, name)) {
                         if (round == Round.SEQUENTIAL) {
-                            out.add(new Delivery(name, lane.slotRank[consumer], inputTag(k, consumer, name)));
+                            out.add(new RankTask.Delivery(name, lane.rank(consumer), inputTag(k, consumer, name)));
                         }
                         if (nextParallel) {
-                            out.add(new Delivery(name, lane.slotRank[consumer], inputTag(next, consumer, name)));
+                            out.add(new RankTask.Delivery(name, lane.rank(consumer), inputTag(next, consumer, name)));
                             if (consumer == lane.size() - 1 && rounds[next] == Round.PARALLEL_WITH_REPLICA) {
-                                out.add(new Delivery(name, lane.slotRank[lane.size()], inputTag(next, lane.size(), name)));
+                                out.add(new RankTask.Delivery(name, lane.rank(lane.size()), inputTag(next, lane.size(), name)));
                             }
                         }
                     }
@@ -499,169 +522,36 @@ final class DenoisingLoop implements AutoCloseable {
                         predicted.add(k + 1);
                     }
                     for (int step : predicted) {
-                        out.add(new Delivery(name, group == 0 ? 0 : -1, predictionTag(step, group)));
+                        out.add(new RankTask.Delivery(name, group == 0 ? 0 : -1, predictionTag(step, group)));
                     }
                 }
             }
             return out;
         }
 
-        /** One slot's run at one step, executed on its rank. */
-        private final class SlotRun {
-            private final int group;
-            private final int slot;
-            private final int step;
-            private final Round round;
-            private final double timestep;
-            private final Set<String> fromHook;
-            private final List<Delivery> deliveries;
-
-            SlotRun(int group, int slot, int step, Round round, double timestep, Set<String> fromHook,
-                    List<Delivery> deliveries) {
-                this.group = group;
-                this.slot = slot;
-                this.step = step;
-                this.round = round;
-                this.timestep = timestep;
-                this.fromHook = fromHook;
-                this.deliveries = deliveries;
-            }
-
-            void execute() {
-                Lane lane = active.get(group);
-                int wiring = lane.wiring(slot);
-                int rank = lane.slotRank[slot];
-                RankState state = states[rank];
-                List<Tensor> received = new ArrayList<>();
-                try (Tensor t = Tensor.scalar((float) timestep)) {
-                    Map<String, Tensor> feed = new LinkedHashMap<>();
-                    for (String name : lane.routing.inputNames(wiring)) {
-                        Tensor value = switch (lane.routing.source(wiring, name)) {
-                            case TIMESTEP -> t;
-                            case LATENT -> keep(received, comm.recv(0, rank, inputTag(step, slot, name)));
-                            case CROSSING -> keep(received, comm.recv(lane.slotRank[lane.routing.producerOf(name)], rank,
-                                    inputTag(step, slot, name)));
-                            case OTHER -> fromHook.contains(name)
-                                    ? keep(received, comm.recv(0, rank, inputTag(step, slot, name)))
-                                    : state.conditioning(rank, name);
-                        };
-                        feed.put(name, value);
-                    }
-                    state.retire(group, slot);
-                    NamedTensors outputs = lane.component(slot).run(feed, lane.worker(slot).pool());
-                    state.rotate(group, slot, outputs);
-                    for (Delivery delivery : deliveries) {
-                        Tensor tensor = outputs.get(delivery.name());
-                        if (delivery.to() < 0) {
-                            state.hold(delivery.tag(), tensor.view());
-                        } else {
-                            comm.send(rank, delivery.to(), delivery.tag(), tensor);
-                        }
-                    }
-                } finally {
-                    closeAll(received);
-                }
-            }
-        }
-
-        /** Closes what every rank keeps for this generation, on the rank's own thread, and the group slices. */
+        /** Has every rank close what it kept for this generation, and closes the group slices. */
         void release() {
-            List<CompletableFuture<Void>> done = new ArrayList<>();
-            for (int r = 0; r < ranks.size(); r++) {
-                RankState state = states[r];
-                done.add(ranks.get(r).submit(() -> {
-                    state.close();
-                    return null;
-                }));
+            List<CompletableFuture<RankTask.Done>> done = new ArrayList<>();
+            for (Rank rank : ranks) {
+                done.add(rank.submit(new RankTask.EndGeneration()));
             }
-            for (CompletableFuture<Void> future : done) {
+            for (CompletableFuture<RankTask.Done> future : done) {
                 joinUninterruptibly(future);
             }
             closeAll(slices);
         }
     }
 
-    /** Where one output goes: a rank (−1: kept on the producing rank for the all-gather) under a tag. */
-    private record Delivery(String name, int to, String tag) {
-    }
-
-    /** What a rank keeps during a generation; touched only on the rank's own thread. */
-    private final class RankState implements AutoCloseable {
-        private final Map<String, Tensor> conditioning = new HashMap<>();
-        private final Map<Long, NamedTensors[]> outputs = new HashMap<>();
-        private final Map<String, Tensor> held = new HashMap<>();
-
-        /** The conditioning input {@code name}, received from rank 0 the first time it is needed. */
-        Tensor conditioning(int rank, String name) {
-            Tensor tensor = conditioning.get(name);
-            if (tensor == null) {
-                tensor = comm.recv(0, rank, conditionTag(name));
-                conditioning.put(name, tensor);
+    /** Submits {@code task} to {@code rank}; when it fails there, the generation's communication is aborted. */
+    private CompletableFuture<Void> submit(int rank, RankTask task) {
+        return ranks.get(rank).submit(task).handle((done, failure) -> {
+            if (failure != null) {
+                Throwable cause = failure instanceof CompletionException wrapped && wrapped.getCause() != null
+                        ? wrapped.getCause() : failure;
+                comm.abort(cause);
+                throw cause instanceof RuntimeException runtime ? runtime : new CompletionException(cause);
             }
-            return tensor;
-        }
-
-        /**
-         * Before a slot runs: closes its outputs of two rounds ago, whose readers have all finished, so
-         * the run reuses their memory and a slot never holds more than two rounds of outputs.
-         */
-        void retire(int group, int slot) {
-            NamedTensors[] pair = outputs.computeIfAbsent(((long) group << 32) | slot, key -> new NamedTensors[2]);
-            if (pair[0] != null) {
-                pair[0].close();
-                pair[0] = null;
-            }
-        }
-
-        /** After a slot ran: its newest outputs, the previous ones kept for this round's readers. */
-        void rotate(int group, int slot, NamedTensors newest) {
-            NamedTensors[] pair = outputs.computeIfAbsent(((long) group << 32) | slot, key -> new NamedTensors[2]);
-            pair[0] = pair[1];
-            pair[1] = newest;
-        }
-
-        void hold(String tag, Tensor view) {
-            Tensor old = held.put(tag, view);
-            if (old != null) {
-                old.close();
-            }
-        }
-
-        Tensor take(String tag) {
-            Tensor tensor = held.remove(tag);
-            if (tensor == null) {
-                throw new IllegalStateException("no prediction kept under '" + tag + "'");
-            }
-            return tensor;
-        }
-
-        @Override
-        public void close() {
-            closeAll(new ArrayList<>(held.values()));
-            held.clear();
-            for (NamedTensors[] pair : outputs.values()) {
-                for (NamedTensors set : pair) {
-                    if (set != null) {
-                        set.close();
-                    }
-                }
-            }
-            outputs.clear();
-            closeAll(new ArrayList<>(conditioning.values()));
-            conditioning.clear();
-        }
-    }
-
-    /** A task on {@code worker} that aborts the generation's communication when it fails. */
-    private CompletableFuture<Void> task(DeviceWorker worker, Runnable body) {
-        return worker.submit(() -> {
-            try {
-                body.run();
-                return null;
-            } catch (RuntimeException | Error e) {
-                comm.abort(e);
-                throw e;
-            }
+            return null;
         });
     }
 
@@ -679,11 +569,6 @@ final class DenoisingLoop implements AutoCloseable {
 
     private static String conditionTag(String name) {
         return "cond/" + name;
-    }
-
-    private static Tensor keep(List<Tensor> received, Tensor tensor) {
-        received.add(tensor);
-        return tensor;
     }
 
     /**

@@ -3,13 +3,13 @@ package dev.asyncdiff.scheduler.async;
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.ComponentFile;
 import dev.asyncdiff.api.DenoiseRequest;
-import dev.asyncdiff.api.DenoiserComponent;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorSpec;
-import dev.asyncdiff.spi.Backend;
+import dev.asyncdiff.spi.Communicator;
 import dev.asyncdiff.spi.CommunicatorProvider;
+import dev.asyncdiff.spi.RankTask;
 import dev.asyncdiff.spi.StrategyContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
 /**
@@ -32,20 +33,25 @@ import java.util.stream.Collectors;
  * a communicator (the context's, else {@code inprocess}). One {@link #denoise} at a time.
  */
 public final class WorkerStrategy implements ParallelStrategy {
+    /** Numbers the strategies of this JVM, so that a rank serving several of them keeps their components apart. */
+    private static final AtomicLong STRATEGIES = new AtomicLong();
     private final String name;
     private final AsyncConfig config;
     private final boolean sequentialOnly;
-    private final List<DeviceWorker> workers;
+    private final List<Rank> ranks;
+    /** The components loaded in other processes: name → rank. */
+    private final Map<String, Integer> remoteComponents;
     private final DenoisingLoop loop;
     private final Map<Device, Long> weightBytes;
     private boolean closed;
 
-    private WorkerStrategy(String name, AsyncConfig config, boolean sequentialOnly, List<DeviceWorker> workers,
-                           DenoisingLoop loop, Map<Device, Long> weightBytes) {
+    private WorkerStrategy(String name, AsyncConfig config, boolean sequentialOnly, List<Rank> ranks,
+                           Map<String, Integer> remoteComponents, DenoisingLoop loop, Map<Device, Long> weightBytes) {
         this.name = name;
         this.config = config;
         this.sequentialOnly = sequentialOnly;
-        this.workers = workers;
+        this.ranks = ranks;
+        this.remoteComponents = remoteComponents;
         this.loop = loop;
         this.weightBytes = Collections.unmodifiableMap(weightBytes);
     }
@@ -56,12 +62,12 @@ public final class WorkerStrategy implements ParallelStrategy {
      */
     public static WorkerStrategy sequential(StrategyContext context) {
         int parts = context.config().modelN();
-        List<List<Device>> placements = new ArrayList<>();
+        int groupSize = context.devices().size() / context.guidanceGroups();
+        List<List<Integer>> placements = new ArrayList<>();
         for (int g = 0; g < context.guidanceGroups(); g++) {
-            List<Device> devices = context.groupDevices(g);
-            List<Device> placement = new ArrayList<>();
+            List<Integer> placement = new ArrayList<>();
             for (int i = 0; i < parts; i++) {
-                placement.add(devices.get(i % devices.size()));
+                placement.add(g * groupSize + i % groupSize);
             }
             placements.add(placement);
         }
@@ -84,106 +90,119 @@ public final class WorkerStrategy implements ParallelStrategy {
                     + (groups > 1 ? " (" + config.devicesRequired() + " per CFG-parallel group)" : "")
                     + ", got " + devices.size() + " " + devices);
         }
-        List<List<Device>> placements = new ArrayList<>();
-        List<Device> replicas = new ArrayList<>();
+        int groupSize = devices.size() / groups;
+        List<List<Integer>> placements = new ArrayList<>();
+        List<Integer> replicas = new ArrayList<>();
         for (int g = 0; g < groups; g++) {
-            List<Device> group = context.groupDevices(g);
-            placements.add(group.subList(0, config.modelN()));
+            List<Integer> placement = new ArrayList<>();
+            for (int i = 0; i < config.modelN(); i++) {
+                placement.add(g * groupSize + i);
+            }
+            placements.add(placement);
             if (config.stride() == 2 && config.modelN() > 1) {
-                replicas.add(group.get(config.modelN()));
+                replicas.add(g * groupSize + config.modelN());
             }
         }
         return load("async", context, placements, replicas.isEmpty() ? null : replicas, false);
     }
 
-    private static WorkerStrategy load(String name, StrategyContext context, List<List<Device>> placements,
-                                       List<Device> replicaDevices, boolean sequentialOnly) {
+    /**
+     * Places the components on ranks — {@code placements.get(g).get(i)}: the rank (index in the context's
+     * devices) of component i of group g, {@code replicas.get(g)} that of group g's replica — and has each
+     * rank load its own.
+     */
+    private static WorkerStrategy load(String name, StrategyContext context, List<List<Integer>> placements,
+                                       List<Integer> replicas, boolean sequentialOnly) {
         int parts = placements.get(0).size();
         List<ComponentFile> files = context.denoiser().components(parts);
         if (files.size() != parts) {
             throw new IllegalStateException("asked for " + parts + " components, the denoiser source gave "
                     + files.size());
         }
-        Map<Device, DeviceWorker> byDevice = new LinkedHashMap<>();
+        List<Device> devices = context.devices();
+        Map<Device, Long> weightBytes = new LinkedHashMap<>();
+        // Sizes first: a missing file fails here, before any rank starts loading.
         for (int g = 0; g < placements.size(); g++) {
-            placements.get(g).forEach(d -> byDevice.computeIfAbsent(d, DeviceWorker::new));
-            if (replicaDevices != null) {
-                byDevice.computeIfAbsent(replicaDevices.get(g), DeviceWorker::new);
+            for (int i = 0; i < parts; i++) {
+                weightBytes.merge(devices.get(placements.get(g).get(i)), bytesOnDisk(files.get(i).file()), Long::sum);
+            }
+            if (replicas != null) {
+                weightBytes.merge(devices.get(replicas.get(g)), bytesOnDisk(files.get(parts - 1).file()), Long::sum);
             }
         }
-        List<DeviceWorker> workers = new ArrayList<>(byDevice.values());
-        DenoisingLoop loop = null;
+        CommunicatorProvider communicators = context.communicator() != null ? context.communicator()
+                : new InProcessCommunicatorProvider();
+        Communicator comm = communicators.create(devices);
+        List<Rank> ranks = new ArrayList<>();
+        Map<String, Integer> remote = new LinkedHashMap<>();
+        String strategy = "s" + STRATEGIES.incrementAndGet();
         try {
-            Backend backend = context.backend();
-            Map<Device, Long> weightBytes = new LinkedHashMap<>();
-            List<List<CompletableFuture<DenoiserComponent>>> loading = new ArrayList<>();
-            List<CompletableFuture<DenoiserComponent>> replicaLoading = new ArrayList<>();
-            // Sizes first: a missing file fails here, before any worker starts loading.
-            for (int g = 0; g < placements.size(); g++) {
-                for (int i = 0; i < files.size(); i++) {
-                    weightBytes.merge(placements.get(g).get(i), bytesOnDisk(files.get(i).file()), Long::sum);
-                }
-                if (replicaDevices != null) {
-                    weightBytes.merge(replicaDevices.get(g), bytesOnDisk(files.get(files.size() - 1).file()), Long::sum);
-                }
+            for (int r = 0; r < comm.size(); r++) {
+                ranks.add(Rank.of(comm, r, context.backend()));
             }
+            List<List<Loading>> loading = new ArrayList<>();
             for (int g = 0; g < placements.size(); g++) {
-                List<CompletableFuture<DenoiserComponent>> group = new ArrayList<>();
-                for (int i = 0; i < files.size(); i++) {
-                    group.add(loadOn(byDevice.get(placements.get(g).get(i)), backend, files.get(i)));
+                List<Loading> group = new ArrayList<>();
+                for (int i = 0; i <= parts; i++) {
+                    boolean replica = i == parts;
+                    if (replica && replicas == null) {
+                        continue;
+                    }
+                    int rank = replica ? replicas.get(g) : placements.get(g).get(i);
+                    String key = strategy + "/g" + g + (replica ? "/replica" : "/c" + i);
+                    Rank target = ranks.get(rank);
+                    group.add(new Loading(rank, key, target.submit(new RankTask.Load(key,
+                            files.get(Math.min(i, parts - 1)).file(), context.denoiser().modelHash()))));
+                    if (target.worker() == null) {
+                        remote.put(key, rank);
+                    }
                 }
                 loading.add(group);
-                if (replicaDevices != null) {
-                    replicaLoading.add(loadOn(byDevice.get(replicaDevices.get(g)), backend, files.get(files.size() - 1)));
-                }
             }
             List<DenoisingLoop.Lane> lanes = new ArrayList<>();
             RuntimeException failure = null;
-            for (int g = 0; g < placements.size(); g++) {
-                List<DenoiserComponent> components = new ArrayList<>();
-                List<DeviceWorker> componentWorkers = new ArrayList<>();
-                for (int i = 0; i < files.size(); i++) {
+            for (List<Loading> group : loading) {
+                List<DenoisingLoop.Slot> slots = new ArrayList<>();
+                for (Loading load : group) {
                     try {
-                        components.add(join(loading.get(g).get(i)));
-                    } catch (RuntimeException e) {
-                        failure = failure == null ? e : failure;
-                    }
-                    componentWorkers.add(byDevice.get(placements.get(g).get(i)));
-                }
-                DenoiserComponent replica = null;
-                if (replicaDevices != null) {
-                    try {
-                        replica = join(replicaLoading.get(g));
+                        RankTask.Done done = join(load.done());
+                        slots.add(new DenoisingLoop.Slot(new ComponentIo(done.inputs(), done.outputs()), load.rank(),
+                                load.key()));
                     } catch (RuntimeException e) {
                         failure = failure == null ? e : failure;
                     }
                 }
                 if (failure == null) {
-                    lanes.add(new DenoisingLoop.Lane(components, componentWorkers, replica,
-                            replicaDevices == null ? null : byDevice.get(replicaDevices.get(g))));
+                    lanes.add(new DenoisingLoop.Lane(slots.subList(0, parts), slots.size() > parts ? slots.get(parts)
+                            : null));
                 }
             }
             if (failure != null) {
                 throw failure;
             }
-            CommunicatorProvider communicators = context.communicator() != null ? context.communicator()
-                    : new InProcessCommunicatorProvider();
-            loop = new DenoisingLoop(lanes, communicators);
-            return new WorkerStrategy(name, context.config(), sequentialOnly, workers, loop, weightBytes);
+            DenoisingLoop loop = new DenoisingLoop(lanes, ranks, comm);
+            return new WorkerStrategy(name, context.config(), sequentialOnly, ranks, remote, loop, weightBytes);
         } catch (RuntimeException e) {
-            if (loop != null) {
-                loop.close();
-            }
-            workers.forEach(DeviceWorker::close);
+            unload(ranks, remote);
+            comm.close();
             throw e;
         }
     }
 
-    private static CompletableFuture<DenoiserComponent> loadOn(DeviceWorker worker, Backend backend, ComponentFile file) {
-        return worker.submit(() -> worker.own(new LoadedComponent(file.index(), backend.load(file.file(), worker.device()))));
+    /** A component being loaded as {@code key} on {@code rank}. */
+    private record Loading(int rank, String key, CompletableFuture<RankTask.Done> done) {
     }
 
-    private static DenoiserComponent join(CompletableFuture<DenoiserComponent> future) {
+    /** Closes the local ranks (their threads and components) and has the remote ones unload theirs. */
+    private static void unload(List<Rank> ranks, Map<String, Integer> remote) {
+        List<CompletableFuture<RankTask.Done>> unloading = new ArrayList<>();
+        remote.forEach((key, rank) -> unloading.add(ranks.get(rank).submit(new RankTask.Unload(key))
+                .exceptionally(failure -> null)));
+        ranks.forEach(Rank::close);
+        unloading.forEach(CompletableFuture::join);
+    }
+
+    private static RankTask.Done join(CompletableFuture<RankTask.Done> future) {
         try {
             return future.get();
         } catch (InterruptedException e) {
@@ -240,14 +259,14 @@ public final class WorkerStrategy implements ParallelStrategy {
     public synchronized void close() {
         if (!closed) {
             closed = true;
+            unload(ranks, remoteComponents);
             loop.close();
-            workers.forEach(DeviceWorker::close);
         }
     }
 
-    /** The workers (ranks) in rank order; for tests that look at their pools. */
+    /** The worker threads of the ranks in this process, in rank order; for tests that look at their pools. */
     List<DeviceWorker> workers() {
-        return workers;
+        return ranks.stream().map(Rank::worker).filter(java.util.Objects::nonNull).toList();
     }
 
     /** The number of guidance groups: 2 when the guidance branches run CFG-parallel. */
@@ -257,7 +276,7 @@ public final class WorkerStrategy implements ParallelStrategy {
 
     @Override
     public String toString() {
-        return name + " " + config + " on " + workers.stream().map(w -> w.device().toString())
+        return name + " " + config + " on " + ranks.stream().map(r -> r.device().toString())
                 .collect(Collectors.joining(","));
     }
 }

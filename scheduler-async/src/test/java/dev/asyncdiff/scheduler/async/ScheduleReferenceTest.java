@@ -76,7 +76,7 @@ class ScheduleReferenceTest {
              Tensor text = Tensor.ofFloats(guidance > 1 ? twice(condition) : condition, batch, 2, 3, 2)) {
             DenoiseRequest request = new DenoiseRequest(scheduler, latents, Map.of("encoder_hidden_states", text),
                     guidance, new SplittableRandom(1), null, null);
-            try (DenoisingLoop loop = new DenoisingLoop(components, workers, replica, replicaWorker);
+            try (DenoisingLoop loop = DenoisingLoop.inProcess(components, workers, replica, replicaWorker);
                  Tensor result = loop.run(request, config, false)) {
                 return result.toFloatArray();
             }
