@@ -1,6 +1,7 @@
 package dev.asyncdiff.engine;
 
 import dev.asyncdiff.api.AsyncConfig;
+import dev.asyncdiff.api.ComponentFile;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.InferenceSession;
 import dev.asyncdiff.api.NoiseScheduler;
@@ -94,8 +95,18 @@ final class RuntimePipelineContext implements PipelineContext {
         List<Device> used = devices.subList(0, config.devicesRequired() * groups);
         List<Device> group = used.subList(0, config.devicesRequired());
         SplitOptions options = splitOptions(denoiser, group);
-        DenoiserSource source = parts -> splitter.components(denoiser.model(), parts, denoiser.latentHeight(),
-                denoiser.latentWidth(), options);
+        DenoiserSource source = new DenoiserSource() {
+            @Override
+            public List<ComponentFile> components(int parts) {
+                return splitter.components(denoiser.model(), parts, denoiser.latentHeight(), denoiser.latentWidth(),
+                        options);
+            }
+
+            @Override
+            public String modelHash() {
+                return splitter.modelHash(denoiser.model());
+            }
+        };
         String name = strategyName(config);
         ParallelStrategy strategy = engine.strategies().get(name).create(new StrategyContext(config, source, backend,
                 used, groups, engine.communicator()));

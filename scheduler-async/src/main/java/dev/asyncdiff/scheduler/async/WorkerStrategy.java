@@ -141,6 +141,7 @@ public final class WorkerStrategy implements ParallelStrategy {
                 ranks.add(Rank.of(comm, r, context.backend()));
             }
             List<List<Loading>> loading = new ArrayList<>();
+            String modelHash = null;
             for (int g = 0; g < placements.size(); g++) {
                 List<Loading> group = new ArrayList<>();
                 for (int i = 0; i <= parts; i++) {

@@ -244,6 +244,14 @@ public final class GraphSplitter implements ComponentSplitter {
         return Calibrator.timeChain(analysis, files, loader, warmUps, timedRuns);
     }
 
+    /**
+     * The SHA-256 of the denoiser {@code denoiser} (a file, or a folder with {@code unet/model.onnx} …): its graph
+     * and external data files; the key its splits are cached under.
+     */
+    public String modelHash(Path denoiser) {
+        return hash(OnnxModel.load(denoiserFile(denoiser)));
+    }
+
     /** The unit costs {@link #calibrate} stored for {@code denoiser} at this size and target, if any. */
     public java.util.Optional<UnitCosts> storedCalibration(Path denoiser, int latentHeight, int latentWidth,
                                                           String target) {
