@@ -134,6 +134,35 @@ class GrpcWorldTest {
     }
 
     @Test
+    void aHungRankFailsTheStepWithinTheStepTimeout() throws Exception {
+        AsyncConfig async = new AsyncConfig(2, 1, 1, false);
+        CommunicatorProvider grpc = world(2, Map.of("ASYNCDIFF_STEP_TIMEOUT", "3"));
+        try (ParallelStrategy strategy = strategy(async, grpc)) {
+            Process victim = workers.get(0);
+            ProgressListener stopAtStep2 = progress -> {
+                if (progress.step() == 2) {
+                    signal("STOP", victim);
+                }
+            };
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> denoise(strategy, CancellationToken.none(), stopAtStep2))
+                    .hasMessageContaining("rank 1 (127.0.0.1:").hasMessageContaining("within 3 s");
+            assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(30);
+            signal("CONT", victim);
+        }
+    }
+
+    private static void signal(String signal, Process process) {
+        try {
+            new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start().waitFor();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
     void aRankThatNeverJoinsFailsTheRendezvousNamingIt() throws Exception {
         int port = freePort();
         master = "127.0.0.1:" + port;
