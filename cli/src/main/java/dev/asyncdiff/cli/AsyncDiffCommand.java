@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
             TckCommand.class,
             TokenizeCommand.class,
             VideoCommand.class,
+            WorkerCommand.class,
         })
 public final class AsyncDiffCommand implements Callable<Integer> {
     /** System property slf4j-simple reads for its default level. */

@@ -42,6 +42,11 @@ final class DenoiserOptions {
             + "device groups (the first and second half of --devices), each with the chosen strategy; same output.")
     boolean cfgParallel;
 
+    @Option(names = "--communicator", paramLabel = "NAME",
+            description = "How ranks exchange tensors: inprocess (default: threads of this process), grpc (ranks "
+                    + "started with asyncdiff worker; RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT), or a plugin's.")
+    String communicator;
+
     /** Checks the values that need no devices. */
     void validate() {
         if (stride != 1 && stride != 2) {
@@ -66,7 +71,7 @@ final class DenoiserOptions {
                     + String.join(", ", providers.strategies().names()));
         }
         Engine engine = Engine.builder(providers).splitCache(CachedModels.cacheRoot().resolve("splits"))
-                .strategy(strategy).build();
+                .strategy(strategy).communicator(communicator).build();
         if (scheduler != null) {
             try {
                 engine.samplers().provider(scheduler);
