@@ -16,7 +16,11 @@ import dev.asyncdiff.api.StepInputs;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorSpec;
 import dev.asyncdiff.backend.onnx.OnnxBackendProvider;
+import dev.asyncdiff.api.DType;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
+import dev.asyncdiff.onnx.graph.split.SplitManifest;
+import dev.asyncdiff.spi.Communicator;
+import dev.asyncdiff.spi.CommunicatorProvider;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
 import dev.asyncdiff.onnx.graph.split.SplitOptions;
 import dev.asyncdiff.onnx.graph.split.SplitResult;
@@ -207,6 +211,70 @@ public final class DenoiseBenchmark {
         }
     }
 
+    /**
+     * n2s1 with rank 1 in another process (over {@code remote}, e.g. {@code grpc}, whose world of 2 ranks is
+     * already started) against n2s1 with both ranks in this one, in {@code rounds} interleaved rounds of
+     * {@code steps} steps; medians, with the bytes the transport moved per step against the plan's estimate.
+     */
+    public Transport transport(CommunicatorProvider remote, List<Device> devices, int steps, int rounds,
+                               Consumer<String> log) {
+        if (devices.size() != 2 || rounds < 1 || steps < 2) {
+            throw new IllegalArgumentException("the transport benchmark runs n2s1 on 2 devices, >= 1 round of >= 2 "
+                    + "steps; got " + devices + ", " + rounds + " rounds, " + steps + " steps");
+        }
+        BenchConfig config = BenchConfig.parse("n2s1");
+        log.accept("joining the " + remote.name() + " world and loading n2s1 on it and in process …");
+        Communicator world = remote.create(devices);
+        try (Backend backend = backend(devices, 1);
+             ParallelStrategy local = strategy(config, backend, devices, null);
+             ParallelStrategy distributed = strategy(config, backend, devices, remote)) {
+            denoise(local, WARM_RUN_STEPS);
+            denoise(distributed, WARM_RUN_STEPS);
+            double[] inProcess = new double[rounds];
+            double[] overTransport = new double[rounds];
+            long bytes = 0;
+            for (int r = 0; r < rounds; r++) {
+                log.accept("round " + (r + 1) + " of " + rounds + " …");
+                long start = System.nanoTime();
+                denoise(local, steps);
+                inProcess[r] = (System.nanoTime() - start) / 1e6 / steps;
+                long before = world.bytesTransferred();
+                start = System.nanoTime();
+                denoise(distributed, steps);
+                overTransport[r] = (System.nanoTime() - start) / 1e6 / steps;
+                bytes += world.bytesTransferred() - before;
+            }
+            double localMillis = median(inProcess);
+            double remoteMillis = median(overTransport);
+            SplitManifest.Component second = splitter.split(unet, 2, latentHeight, latentWidth, null,
+                    ExternalDataPolicy.AUTO, splitOptions(config, devices)).manifest().components().get(1);
+            long prediction = (long) outChannels * latentHeight * latentWidth * DType.FP32.byteSize();
+            double planned = 2.0 * (second.receiveBytes() + prediction);
+            return new Transport(remote.name(), localMillis, remoteMillis, remoteMillis - localMillis,
+                    100 * (remoteMillis - localMillis) / localMillis, (double) bytes / rounds / steps, planned, rounds,
+                    steps);
+        } finally {
+            world.close();
+        }
+    }
+
+    /**
+     * What {@link #transport} measured, per step: in process, over the transport, the difference, the bytes
+     * the transport moved (sent and received by rank 0: all of it with 2 ranks) and the plan's estimate of
+     * them in a parallel step (component 1's received tensors and the prediction, at the guidance batch of 2).
+     */
+    public record Transport(String communicator, double inProcessMillis, double transportMillis, double overheadMillis,
+                            double overheadPercent, double bytesPerStep, double plannedBytesPerStep, int rounds,
+                            int steps) {
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
     /** Opens the backend and loads the strategy of {@code config} on {@code devices}; the caller closes it. */
     public Prepared prepare(BenchConfig config, List<Device> devices) {
         Backend backend = backend(devices, config.intraOpThreads());
@@ -241,11 +309,16 @@ public final class DenoiseBenchmark {
     }
 
     private ParallelStrategy strategy(BenchConfig config, Backend backend, List<Device> devices) {
+        return strategy(config, backend, devices, null);
+    }
+
+    private ParallelStrategy strategy(BenchConfig config, Backend backend, List<Device> devices,
+                                      CommunicatorProvider communicator) {
         List<Device> group = devices.subList(0, devices.size() / config.guidanceGroups());
         SplitOptions options = splitOptions(config, group);
         DenoiserSource source = parts -> splitter.components(unet, parts, latentHeight, latentWidth, options);
         StrategyContext context = new StrategyContext(config.async(), source, backend, devices,
-                config.guidanceGroups(), null);
+                config.guidanceGroups(), communicator);
         return config.sequential() ? new SequentialStrategyProvider().create(context)
                 : new AsyncStrategyProvider().create(context);
     }

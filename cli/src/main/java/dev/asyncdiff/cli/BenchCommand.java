@@ -10,6 +10,8 @@ import dev.asyncdiff.api.Device;
 import dev.asyncdiff.bench.BenchConfig;
 import dev.asyncdiff.bench.ControlNetBenchmark;
 import dev.asyncdiff.bench.DenoiseBenchmark;
+import dev.asyncdiff.spi.CommunicatorProvider;
+import dev.asyncdiff.spi.ProviderCatalog;
 import dev.asyncdiff.bench.SoakBenchmark;
 import dev.asyncdiff.bench.VideoBenchmark;
 import dev.asyncdiff.spi.RuntimeConfig;
@@ -96,6 +98,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "synthetic tiny SD 2.1; 64 px unless --size), close it, CYCLES times, and report the process's RSS (e.g. 100).")
     Integer soak;
 
+    @Option(names = "--communicator", paramLabel = "NAME",
+            description = "Time n2s1 with rank 1 in another process over this communicator (grpc: start "
+                    + "`asyncdiff worker` with WORLD_SIZE=2 first) against n2s1 in process, in --repeats interleaved rounds.")
+    String communicator;
+
     @Override
     public Integer call() throws IOException {
         List<Device> deviceList = new ArrayList<>();
@@ -125,12 +132,40 @@ final class BenchCommand implements Callable<Integer> {
         if (new VideoAdapterProvider().supports(folder)) {
             return video(folder, deviceList, parsed, err);
         }
+        if (communicator != null) {
+            return transport(folder, deviceList, err);
+        }
         DenoiseBenchmark.Report report = new DenoiseBenchmark(folder, size / 8).run(deviceList, steps, parsed, repeats, line -> {
             err.println("asyncdiff: " + line);
             err.flush();
         });
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? toJson(report) : toTable(report));
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private int transport(Path folder, List<Device> deviceList, PrintWriter err) {
+        CommunicatorProvider provider;
+        try {
+            provider = ProviderCatalog.load(RuntimeOptions.providerLoader(List.of(), System.getenv())).communicators()
+                    .get(communicator);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--communicator: " + e.getMessage());
+        }
+        DenoiseBenchmark.Transport t = new DenoiseBenchmark(folder, size / 8).transport(provider, deviceList, steps,
+                repeats, line -> {
+                    err.println("asyncdiff: " + line);
+                    err.flush();
+                });
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf(Locale.ROOT, "n2s1 at %d px, %d steps, median of %d interleaved rounds%n", size, t.steps(), t.rounds());
+        out.printf(Locale.ROOT, "in process          %9.2f ms/step%n", t.inProcessMillis());
+        out.printf(Locale.ROOT, "over %-14s %9.2f ms/step%n", t.communicator(), t.transportMillis());
+        out.printf(Locale.ROOT, "transport overhead  %9.2f ms/step (%.1f %% of the step)%n", t.overheadMillis(),
+                t.overheadPercent());
+        out.printf(Locale.ROOT, "bytes moved         %9.0f per step (plan: %.0f in a parallel step)%n", t.bytesPerStep(),
+                t.plannedBytesPerStep());
         out.flush();
         return ExitCodes.OK;
     }

@@ -90,6 +90,14 @@ public interface Communicator extends AutoCloseable {
     }
 
     /**
+     * The tensor bytes this process has sent to and received from other processes so far (0 in process):
+     * what the transport moved, for benchmarks.
+     */
+    default long bytesTransferred() {
+        return 0;
+    }
+
+    /**
      * Fails every waiting and later receive of the current generation with {@code cause}, so that a
      * failed rank cannot leave the others waiting forever.
      */

@@ -136,6 +136,7 @@ public final class GrpcCommunicator implements Communicator {
             return;
         }
         TensorMessage message = WireFormat.tensor(generation, from, tag, tensor);
+        server.countTransferred(message.getData().size());
         StreamObserver<TensorMessage> stream = stream(to);
         synchronized (stream) {
             stream.onNext(message);
@@ -266,6 +267,11 @@ public final class GrpcCommunicator implements Communicator {
         return sha;
     }
 
+    @Override
+    public long bytesTransferred() {
+        return server.bytesTransferred();
+    }
+
     /** Fails this generation's receives here and, from rank 0, on every other rank. */
     @Override
     public void abort(Throwable cause) {
@@ -301,7 +307,8 @@ public final class GrpcCommunicator implements Communicator {
             throw new IllegalStateException("the grpc communicator of rank " + me + " is closed");
         }
         return channels.computeIfAbsent(rank, r -> NettyChannelBuilder.forAddress(peers.get(r).getHost(),
-                peers.get(r).getPort()).usePlaintext().maxInboundMessageSize(RankServer.MAX_MESSAGE_BYTES).build());
+                peers.get(r).getPort()).usePlaintext().maxInboundMessageSize(RankServer.MAX_MESSAGE_BYTES)
+                .flowControlWindow(RankServer.FLOW_CONTROL_WINDOW).directExecutor().build());
     }
 
     private synchronized StreamObserver<TensorMessage> stream(int rank) {

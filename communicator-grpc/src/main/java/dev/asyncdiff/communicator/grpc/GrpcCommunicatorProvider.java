@@ -143,6 +143,11 @@ public final class GrpcCommunicatorProvider implements CommunicatorProvider {
         }
 
         @Override
+        public long bytesTransferred() {
+            return world.bytesTransferred();
+        }
+
+        @Override
         public void abort(Throwable cause) {
             world.abort(cause);
         }

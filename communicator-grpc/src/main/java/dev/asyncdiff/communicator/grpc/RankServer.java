@@ -7,13 +7,21 @@ import dev.asyncdiff.communicator.grpc.proto.JoinRequest;
 import dev.asyncdiff.communicator.grpc.proto.RankGrpc;
 import dev.asyncdiff.communicator.grpc.proto.TaskReply;
 import dev.asyncdiff.communicator.grpc.proto.TaskRequest;
-import dev.asyncdiff.communicator.grpc.proto.TensorMessage;
 import dev.asyncdiff.communicator.grpc.proto.World;
+import dev.asyncdiff.api.Device;
+import dev.asyncdiff.scheduler.async.HostBufferPool;
+import io.grpc.BindableService;
+import io.grpc.MethodDescriptor;
 import io.grpc.Server;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ServerCalls;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -28,16 +36,26 @@ final class RankServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RankServer.class);
     /** Crossing tensors of a full-size UNet at 1024 px reach tens of MiB. */
     static final int MAX_MESSAGE_BYTES = 1 << 30;
+    /**
+     * The HTTP/2 flow-control window: large enough that a step's crossing tensors go out without waiting
+     * for window updates (the 1 MiB default costs a round trip per MiB).
+     */
+    static final int FLOW_CONTROL_WINDOW = 64 << 20;
 
     private final Server server;
     private final Mailbox mailbox = new Mailbox();
+    /** Received tensors are written here; the receiver's close hands the memory back for the next step's. */
+    private final HostBufferPool received = new HostBufferPool(Device.CPU);
     private volatile Rendezvous rendezvous;
     private volatile Function<StreamObserver<TaskReply>, StreamObserver<TaskRequest>> tasks;
     private volatile ComponentFiles.Store store;
+    private final java.util.concurrent.atomic.AtomicLong transferred = new java.util.concurrent.atomic.AtomicLong();
 
     private RankServer(InetSocketAddress address) {
+        // Handlers only queue work or hand a tensor to the mailbox, so they run on the transport's threads.
         this.server = NettyServerBuilder.forAddress(address).maxInboundMessageSize(MAX_MESSAGE_BYTES)
-                .addService(new Service()).build();
+                .flowControlWindow(FLOW_CONTROL_WINDOW).directExecutor().addService(withRawTensors(new Service()))
+                .build();
     }
 
     /**
@@ -54,6 +72,15 @@ final class RankServer implements AutoCloseable {
                     + "); is another rank or master already using it?", e);
         }
         return rankServer;
+    }
+
+    /** Tensor bytes received here and, as counted by {@link #countTransferred}, sent from here. */
+    long bytesTransferred() {
+        return transferred.get();
+    }
+
+    void countTransferred(long bytes) {
+        transferred.addAndGet(bytes);
     }
 
     int port() {
@@ -83,6 +110,62 @@ final class RankServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         mailbox.close();
+        received.close();
+    }
+
+    /** Passes a serialized message through as its stream: {@link WireFormat#read} parses tensors itself. */
+    private static final MethodDescriptor.Marshaller<InputStream> RAW = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(InputStream value) {
+            return value;
+        }
+
+        @Override
+        public InputStream parse(InputStream stream) {
+            return stream;
+        }
+    };
+
+    /** The service with {@code Tensors} taking raw messages, so that a tensor is read straight into pooled memory. */
+    private ServerServiceDefinition withRawTensors(BindableService service) {
+        ServerServiceDefinition generated = service.bindService();
+        MethodDescriptor<InputStream, Empty> tensors = RankGrpc.getTensorsMethod().toBuilder(RAW,
+                ProtoUtils.marshaller(Empty.getDefaultInstance())).build();
+        ServerServiceDefinition.Builder builder = ServerServiceDefinition.builder(RankGrpc.SERVICE_NAME);
+        for (ServerMethodDefinition<?, ?> method : generated.getMethods()) {
+            if (!method.getMethodDescriptor().getFullMethodName().equals(tensors.getFullMethodName())) {
+                builder.addMethod(method);
+            }
+        }
+        builder.addMethod(tensors, ServerCalls.asyncClientStreamingCall(this::receiveTensors));
+        return builder.build();
+    }
+
+    private StreamObserver<InputStream> receiveTensors(StreamObserver<Empty> reply) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(InputStream message) {
+                try (message) {
+                    WireFormat.Received tensor = WireFormat.read(message, received);
+                    transferred.addAndGet(tensor.tensor().byteCount());
+                    mailbox.put(tensor.generation(), tensor.from(), tensor.tag(), tensor.tensor());
+                } catch (IOException | RuntimeException e) {
+                    LOG.error("{}", e.getMessage());
+                    mailbox.abort(e);
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                // the sender went away; its rank's task stream reports that to rank 0
+            }
+
+            @Override
+            public void onCompleted() {
+                reply.onNext(Empty.getDefaultInstance());
+                reply.onCompleted();
+            }
+        };
     }
 
     private final class Service extends RankGrpc.RankImplBase {
@@ -95,33 +178,6 @@ final class RankServer implements AutoCloseable {
                 return;
             }
             current.join(request, reply);
-        }
-
-        @Override
-        public StreamObserver<TensorMessage> tensors(StreamObserver<Empty> reply) {
-            return new StreamObserver<>() {
-                @Override
-                public void onNext(TensorMessage message) {
-                    try {
-                        mailbox.put(message.getGeneration(), message.getFrom(), message.getTag(),
-                                WireFormat.tensor(message));
-                    } catch (RuntimeException e) {
-                        LOG.error("{}", e.getMessage());
-                        mailbox.abort(e);
-                    }
-                }
-
-                @Override
-                public void onError(Throwable t) {
-                    // the sender went away; its rank's task stream reports that to rank 0
-                }
-
-                @Override
-                public void onCompleted() {
-                    reply.onNext(Empty.getDefaultInstance());
-                    reply.onCompleted();
-                }
-            };
         }
 
         @Override

@@ -12,6 +12,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One rank's side of the loop: the components placed on it and what it keeps during a generation,
@@ -20,6 +22,7 @@ import java.util.Map;
  * tasks, in order.
  */
 public final class RankRuntime implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RankRuntime.class);
     private final int rank;
     private final Device device;
     private final Backend backend;
@@ -123,7 +126,10 @@ public final class RankRuntime implements AutoCloseable {
                 feed.put(input.name(), value);
             }
             retire(run.component());
+            long start = System.nanoTime();
             NamedTensors produced = component.run(feed, pool);
+            LOG.debug("rank {}: {} at step {} ran in {} µs", rank, run.component(), run.step() + 1,
+                    (System.nanoTime() - start) / 1000);
             rotate(run.component(), produced);
             for (RankTask.Delivery delivery : run.deliveries()) {
                 Tensor tensor = produced.get(delivery.name());
