@@ -333,7 +333,7 @@ public final class DenoiseBenchmark {
             Device device = devices.get(0);
             try (Backend backend = backend(List.of(device), config.intraOpThreads())) {
                 measured = splitter.calibrate(unet, latentHeight, latentWidth, options, file -> backend.load(file, device),
-                        "onnx on " + device.kind(), 3, 9);
+                        backend.timingProfile(device), 3, 9);
             }
         }
         return options.withMeasured(measured);

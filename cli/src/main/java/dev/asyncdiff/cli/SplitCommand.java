@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.asyncdiff.adapters.sd.ModelFolder;
 import dev.asyncdiff.adapters.video.VideoAdapterProvider;
 import dev.asyncdiff.api.Device;
-import dev.asyncdiff.engine.Engine;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
 import dev.asyncdiff.onnx.graph.split.Link;
@@ -126,11 +125,8 @@ final class SplitCommand implements Callable<Integer> {
         }
         GraphSplitter splitter = new GraphSplitter(CachedModels.cacheRoot().resolve("splits"));
         PrintWriter err = spec.commandLine().getErr();
-        if (calibrate && !Files.isRegularFile(model.resolve(SplitManifest.FILE_NAME))) {
-            options = options.withMeasured(calibrate(splitter, config, options, latentHeight, latentWidth, err));
-        } else if (!Files.isRegularFile(model.resolve(SplitManifest.FILE_NAME))) {
-            options = options.withMeasured(splitter.storedCalibration(model, latentHeight, latentWidth,
-                    Engine.calibrationTarget(config.backend(), config.devices().get(0))).orElse(null));
+        if (!Files.isRegularFile(model.resolve(SplitManifest.FILE_NAME))) {
+            options = options.withMeasured(measuredCosts(splitter, config, options, latentHeight, latentWidth, err));
         }
         SplitResult split = splitter.split(model, parts, latentHeight, latentWidth, out, externalData, options);
         PrintWriter stdout = spec.commandLine().getOut();
@@ -172,14 +168,21 @@ final class SplitCommand implements Callable<Integer> {
         }
     }
 
-    private UnitCosts calibrate(GraphSplitter splitter, RuntimeConfig config, SplitOptions options, int latentHeight,
-                                int latentWidth, PrintWriter err) {
+    /**
+     * With {@code --calibrate}: every block timed now on the first device; otherwise the times stored for
+     * the same backend settings and device kind, if any.
+     */
+    private UnitCosts measuredCosts(GraphSplitter splitter, RuntimeConfig config, SplitOptions options,
+                                    int latentHeight, int latentWidth, PrintWriter err) {
         Device device = config.devices().get(0);
-        String target = Engine.calibrationTarget(config.backend(), device);
-        err.println("asyncdiff: timing every block of the denoiser with " + config.backend() + " on " + device + " …");
-        err.flush();
         AsyncDiffRuntime providers = AsyncDiffRuntime.create(config, runtime.providerLoader(System.getenv()));
         try (Backend backend = providers.openBackend()) {
+            String target = backend.timingProfile(device);
+            if (!calibrate) {
+                return splitter.storedCalibration(model, latentHeight, latentWidth, target).orElse(null);
+            }
+            err.println("asyncdiff: timing every block of the denoiser with " + target + " …");
+            err.flush();
             UnitCosts costs = splitter.calibrate(model, latentHeight, latentWidth, options,
                     file -> backend.load(file, device), target, CALIBRATION_WARM_UPS, CALIBRATION_RUNS);
             err.printf(Locale.ROOT, "asyncdiff: %d blocks timed, %.2f ms per step at batch 1 in all%n",

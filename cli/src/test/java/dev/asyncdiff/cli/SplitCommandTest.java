@@ -79,14 +79,20 @@ class SplitCommandTest {
         assertThat(calibrated.exitCode()).as(calibrated.err()).isEqualTo(ExitCodes.OK);
         JsonNode planning = new ObjectMapper().readTree(calibrated.out()).get("planning");
         assertThat(planning.get("costSource").asText()).isEqualTo("measured");
-        assertThat(planning.get("measuredOn").asText()).isEqualTo("onnx on cpu");
+        assertThat(planning.get("measuredOn").asText()).isEqualTo("onnx on cpu, default intra-op threads, all_opt");
         try (var stored = Files.list(dir.resolve("cache").resolve("splits").resolve("calibration"))) {
-            assertThat(stored.toList()).singleElement().asString().endsWith("-v3-onnx_on_cpu.json");
+            assertThat(stored.toList()).singleElement().asString()
+                    .endsWith("-v3-onnx_on_cpu_default_intra_op_threads_all_opt.json");
         }
         CliRun later = CliRun.of("split", "--model", model.toString(), "--parts", "3", "--json", "--out",
                 dir.resolve("later").toString());
         assertThat(new ObjectMapper().readTree(later.out()).get("planning").get("costSource").asText())
                 .isEqualTo("measured");
+        // two CPU devices run one intra-op thread each: times taken with all threads do not balance them
+        CliRun oneThreadEach = CliRun.of("split", "--model", model.toString(), "--parts", "2", "--json",
+                "--devices", "cpu:0,cpu:1", "--out", dir.resolve("one-thread").toString());
+        assertThat(new ObjectMapper().readTree(oneThreadEach.out()).get("planning").get("costSource").asText())
+                .isEqualTo("estimate");
     }
 
     @Test

@@ -200,10 +200,6 @@ public final class Engine {
         return samplers;
     }
 
-    /** The name unit costs measured with {@code backend} on devices of {@code device}'s kind are stored under. */
-    public static String calibrationTarget(String backend, Device device) {
-        return backend + " on " + device.kind();
-    }
 
     /** The runtime this engine was built over. */
     public AsyncDiffRuntime runtime() {

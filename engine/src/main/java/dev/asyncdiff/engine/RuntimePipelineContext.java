@@ -125,7 +125,7 @@ final class RuntimePipelineContext implements PipelineContext {
             options = options.withLink(engine.link());
         }
         Device device = group.get(0);
-        String target = Engine.calibrationTarget(backend.name(), device);
+        String target = backend.timingProfile(device);
         Optional<UnitCosts> stored = splitter.storedCalibration(denoiser.model(), denoiser.latentHeight(),
                 denoiser.latentWidth(), target);
         if (stored.isEmpty() && engine.calibrate()) {

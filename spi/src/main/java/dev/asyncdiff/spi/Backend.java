@@ -24,6 +24,15 @@ public interface Backend extends AutoCloseable {
      */
     InferenceSession load(Path modelFile, Device device);
 
+    /**
+     * What decides how fast this backend's sessions run on {@code device}, in words, e.g.
+     * {@code onnx on cpu, 1 intra-op thread}: measured unit times are stored and reused under it, so
+     * that times taken under one setting never balance a split that runs under another.
+     */
+    default String timingProfile(Device device) {
+        return name() + " on " + device.kind();
+    }
+
     @Override
     void close();
 }

@@ -108,6 +108,11 @@ final class TrackingBackend implements Backend {
     }
 
     @Override
+    public String timingProfile(Device device) {
+        return delegate.timingProfile(device);
+    }
+
+    @Override
     public InferenceSession load(Path modelFile, Device device) {
         Matcher matcher = COMPONENT.matcher(modelFile.getFileName().toString());
         int component = matcher.matches() ? Integer.parseInt(matcher.group(1)) : -1;

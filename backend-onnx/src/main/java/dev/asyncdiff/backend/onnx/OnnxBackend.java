@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
@@ -171,6 +172,18 @@ public final class OnnxBackend implements Backend {
     @Override
     public String name() {
         return OnnxBackendProvider.NAME;
+    }
+
+    /** The backend, the device kind, and for CPU devices the intra-op threads and the optimization level. */
+    @Override
+    public String timingProfile(Device device) {
+        String profile = Backend.super.timingProfile(device);
+        if (!device.isCpu()) {
+            return profile;
+        }
+        int threads = options.intraOpThreads();
+        return profile + ", " + (threads == 0 ? "default intra-op threads" : threads + " intra-op thread"
+                + (threads == 1 ? "" : "s")) + ", " + options.optimizationLevel().name().toLowerCase(Locale.ROOT);
     }
 
     /**

@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Times every block-level unit of a denoiser on a real backend and device: each unit is cut out as a
  * component of its own (with the conditioning it needs), the chain is run once on seeded random
- * inputs to produce every unit's real inputs, then each unit runs a few warm-up times and a few timed
- * times, and its median is kept. The planner then balances these times instead of its estimate.
+ * inputs to produce every unit's real inputs, then each unit runs a few warm-up times and all units
+ * a few timed rounds in turn, and each unit's median is kept. The planner then balances these times
+ * instead of its estimate.
  *
  * <p>Stateless; the sessions it opens are closed before it returns.
  */
@@ -75,8 +76,11 @@ final class Calibrator {
 
     /**
      * Runs {@code files} (components of the model behind {@code analysis}, in order) once as a chain on
-     * seeded random inputs, so that each gets its real inputs, then times each alone: {@code warmUps}
-     * untimed runs, then the median of {@code timedRuns}. Returns the median seconds per file.
+     * seeded random inputs, so that each gets its real inputs, then times them: {@code warmUps} untimed
+     * runs of each, then {@code timedRuns} rounds that run every file once in turn, and the median of each
+     * file's runs. Round-robin, with every session open, so that a drift of the machine's speed while
+     * timing (another process, the clock) weighs on every file alike instead of on the ones timed last.
+     * Returns the median seconds per file.
      */
     static double[] timeChain(SplitPlanner.Analysis analysis, List<Path> files, Function<Path, InferenceSession> loader,
                               int warmUps, int timedRuns) {
@@ -85,40 +89,49 @@ final class Calibrator {
                     + warmUps + " and " + timedRuns);
         }
         Map<String, Tensor> available = new HashMap<>();
-        double[] medians = new double[files.size()];
+        List<InferenceSession> sessions = new ArrayList<>();
         try {
             SplittableRandom random = new SplittableRandom(0);
             for (String input : analysis.graph().inputs().keySet()) {
                 available.put(input, randomInput(input, analysis.infos().get(input), random));
             }
-            for (int u = 0; u < files.size(); u++) {
-                try (InferenceSession session = loader.apply(files.get(u))) {
-                    Map<String, Tensor> inputs = new LinkedHashMap<>();
-                    for (TensorSpec spec : session.inputs()) {
-                        inputs.put(spec.name(), available.get(spec.name()));
-                    }
-                    try (NamedTensors first = session.run(inputs)) {
-                        for (String name : List.copyOf(first.names())) {
-                            if (!available.containsKey(name)) {
-                                available.put(name, first.take(name));
-                            }
-                        }
-                    }
-                    double[] times = new double[timedRuns];
-                    for (int run = 0; run < warmUps + timedRuns; run++) {
-                        long start = System.nanoTime();
-                        session.run(inputs).close();
-                        if (run >= warmUps) {
-                            times[run - warmUps] = (System.nanoTime() - start) / 1e9;
-                        }
-                    }
-                    Arrays.sort(times);
-                    medians[u] = times[timedRuns / 2];
-                    LOG.debug("{}: {} ms", files.get(u).getFileName(), medians[u] * 1e3);
+            List<Map<String, Tensor>> inputs = new ArrayList<>();
+            for (Path file : files) {
+                InferenceSession session = loader.apply(file);
+                sessions.add(session);
+                Map<String, Tensor> feed = new LinkedHashMap<>();
+                for (TensorSpec spec : session.inputs()) {
+                    feed.put(spec.name(), available.get(spec.name()));
                 }
+                inputs.add(feed);
+                try (NamedTensors first = session.run(feed)) {
+                    for (String name : List.copyOf(first.names())) {
+                        if (!available.containsKey(name)) {
+                            available.put(name, first.take(name));
+                        }
+                    }
+                }
+                for (int run = 0; run < warmUps; run++) {
+                    session.run(feed).close();
+                }
+            }
+            double[][] times = new double[files.size()][timedRuns];
+            for (int round = 0; round < timedRuns; round++) {
+                for (int u = 0; u < files.size(); u++) {
+                    long start = System.nanoTime();
+                    sessions.get(u).run(inputs.get(u)).close();
+                    times[u][round] = (System.nanoTime() - start) / 1e9;
+                }
+            }
+            double[] medians = new double[files.size()];
+            for (int u = 0; u < files.size(); u++) {
+                Arrays.sort(times[u]);
+                medians[u] = times[u][timedRuns / 2];
+                LOG.debug("{}: {} ms", files.get(u).getFileName(), medians[u] * 1e3);
             }
             return medians;
         } finally {
+            sessions.forEach(InferenceSession::close);
             available.values().forEach(Tensor::close);
         }
     }
