@@ -9,7 +9,7 @@ import dev.asyncdiff.communicator.grpc.proto.TaskReply;
 import dev.asyncdiff.communicator.grpc.proto.TaskRequest;
 import dev.asyncdiff.communicator.grpc.proto.World;
 import dev.asyncdiff.api.Device;
-import dev.asyncdiff.scheduler.async.HostBufferPool;
+import dev.asyncdiff.api.HostBufferPool;
 import io.grpc.BindableService;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.ByteString;
 import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.Device;
-import dev.asyncdiff.scheduler.async.HostBufferPool;
+import dev.asyncdiff.api.HostBufferPool;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.communicator.grpc.proto.TensorMessage;
 import dev.asyncdiff.spi.RankTask;

@@ -1,6 +1,7 @@
 package dev.asyncdiff.scheduler.async;
 
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.HostBufferPool;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;

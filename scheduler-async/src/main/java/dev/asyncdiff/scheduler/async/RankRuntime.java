@@ -2,6 +2,7 @@ package dev.asyncdiff.scheduler.async;
 
 import dev.asyncdiff.api.DenoiserComponent;
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.api.HostBufferPool;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.spi.Backend;

@@ -8,7 +8,7 @@
  *
  * <p>A {@link dev.asyncdiff.scheduler.async.WorkerStrategy} owns its {@link
  * dev.asyncdiff.scheduler.async.DeviceWorker}s and, through them, the sessions of the components
- * placed on each device and the {@link dev.asyncdiff.scheduler.async.HostBufferPool} their outputs
+ * placed on each device and the {@link dev.asyncdiff.api.HostBufferPool} their outputs
  * are written into; closing the strategy closes its communicator, stops the threads and closes the
  * sessions.
  */

@@ -7,6 +7,7 @@ import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.DenoiseRequest;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.Guidance;
+import dev.asyncdiff.api.HostBufferPool;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.ParallelStrategy;
 import dev.asyncdiff.api.StepContext;

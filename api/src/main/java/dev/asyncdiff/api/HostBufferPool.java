@@ -1,10 +1,5 @@
-package dev.asyncdiff.scheduler.async;
+package dev.asyncdiff.api;
 
-import dev.asyncdiff.api.DType;
-import dev.asyncdiff.api.Device;
-import dev.asyncdiff.api.HostBuffer;
-import dev.asyncdiff.api.Tensor;
-import dev.asyncdiff.api.TensorAllocator;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayDeque;
