@@ -511,7 +511,7 @@ final class SplitPlanner {
      * block boundaries, or returns null. The measured (or estimated) time of the unit is shared out
      * by the pieces' estimated costs.
      */
-    private static List<Unit> refineLargest(Analysis analysis, List<Unit> units) {
+    static List<Unit> refineLargest(Analysis analysis, List<Unit> units) {
         Integer[] bySeconds = new Integer[units.size()];
         for (int i = 0; i < bySeconds.length; i++) {
             bySeconds[i] = i;
