@@ -144,6 +144,11 @@ public final class Tensor implements AutoCloseable {
         return storage.device();
     }
 
+    /** Where this tensor's first element lies in its {@link #storage()}, in bytes (non-zero for slices). */
+    public long byteOffset() {
+        return offset;
+    }
+
     /** The storage; owned by this tensor (by the tensor it was viewed from, for a view). */
     public DeviceBuffer storage() {
         live();

@@ -356,6 +356,12 @@ final class DenoisingLoop implements AutoCloseable {
             Lane first = active.get(0);
             Tensor prediction = comm.recv(first.rank(predictionSlot(first, round)), 0, predictionTag(k, 0));
             owned.add(prediction);
+            if (!prediction.isHostResident()) {
+                // The sampler steps on the host: a prediction a GPU backend left on rank 0's own device
+                // comes back once per step, the only host copy of the step.
+                prediction = prediction.toHost();
+                owned.add(prediction);
+            }
             Guidance guidance = request.guidance();
             if (parallelGuidance) {
                 return gathered(k, round, prediction, owned);

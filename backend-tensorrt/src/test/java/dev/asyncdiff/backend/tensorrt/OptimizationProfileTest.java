@@ -1,0 +1,114 @@
+package dev.asyncdiff.backend.tensorrt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.asyncdiff.api.DType;
+import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
+import dev.asyncdiff.onnx.graph.split.GraphSplitter;
+import dev.asyncdiff.onnx.graph.split.SplitManifest;
+import dev.asyncdiff.onnx.graph.split.SplitOptions;
+import dev.asyncdiff.onnx.graph.split.SplitResult;
+import dev.asyncdiff.synthetic.Family;
+import dev.asyncdiff.synthetic.Scale;
+import dev.asyncdiff.synthetic.SyntheticModels;
+import dev.asyncdiff.synthetic.TokenizerKind;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Profiles of real split components of a synthetic SD 1.5 UNet, derived without a GPU. */
+class OptimizationProfileTest {
+    private static final int LATENT = 32;
+
+    @TempDir
+    static Path dir;
+
+    private static SplitResult split;
+
+    @BeforeAll
+    static void split() {
+        Path folder = SyntheticModels.write(Family.SD15, Scale.TINY, DType.FP32, 3, TokenizerKind.BPE,
+                dir.resolve("sd15")).directory();
+        split = new GraphSplitter(dir.resolve("cache")).split(folder, 2, LATENT, LATENT, dir.resolve("split"),
+                ExternalDataPolicy.AUTO, SplitOptions.defaults());
+    }
+
+    @Test
+    void thePlannedSizeFixesEveryAxisButTheBatch() {
+        for (SplitManifest.Component component : split.manifest().components()) {
+            Path file = dir.resolve("split").resolve(component.file());
+            OptimizationProfile profile = ComponentProfiles.of(file, ProfileRequest.PLANNED);
+            assertThat(profile.inputs()).extracting(OptimizationProfile.Input::name)
+                    .containsExactlyElementsOf(component.inputs().stream().map(SplitManifest.Tensor::name).toList());
+            for (OptimizationProfile.Input input : profile.inputs()) {
+                SplitManifest.Tensor planned = component.inputs().stream()
+                        .filter(t -> t.name().equals(input.name())).findFirst().orElseThrow();
+                assertThat(input.min()).as(input.name()).containsExactly(planned.shape());
+                if (planned.shape().length > 0 && contains(planned.dynamicAxes(), 0)) {
+                    assertThat(input.max()[0]).as(input.name()).isEqualTo(2);
+                    long[] rest = input.max().clone();
+                    rest[0] = 1;
+                    assertThat(rest).containsExactly(planned.shape());
+                } else {
+                    assertThat(input.fixed()).as(input.name()).isTrue();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aSizeRangeScalesImageAxesByTheirRatioAndLeavesTheTextLengthAlone() {
+        SplitManifest.Component second = split.manifest().components().get(1);
+        OptimizationProfile profile = ComponentProfiles.of(dir.resolve("split").resolve(second.file()),
+                ProfileRequest.parse("128:512", 2, 4));
+        OptimizationProfile.Input sample = input(profile, "sample");
+        assertThat(sample.min()).containsExactly(1, 4, 16, 16);
+        assertThat(sample.opt()).containsExactly(2, 4, 16, 16);
+        assertThat(sample.max()).containsExactly(4, 4, 64, 64);
+        OptimizationProfile.Input text = input(profile, "encoder_hidden_states");
+        assertThat(text.min()[1]).isEqualTo(text.max()[1]).isEqualTo(77);
+        SplitManifest.Tensor crossing = second.inputs().stream().filter(t -> t.from() != null && t.shape().length == 4)
+                .findFirst().orElseThrow();
+        long ratio = LATENT / crossing.shape()[2];
+        assertThat(input(profile, crossing.name()).max()[2]).isEqualTo(64 / ratio);
+        assertThat(input(profile, crossing.name()).min()[3]).isEqualTo(16 / ratio);
+    }
+
+    @Test
+    void anImageAxisThatWouldNotBeWholeIsAClearError() {
+        SplitManifest.Tensor quarter = new SplitManifest.Tensor("skip", "fp32", new long[] {1, 64, 8, 8},
+                new int[] {0, 2, 3}, 0, 0, null, null);
+        assertThatThrownBy(() -> OptimizationProfile.of(List.of(quarter), 32, 32, ProfileRequest.parse("136:512", 2, 2)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("input 'skip' axis 2 is 8 at 32x32 latents")
+                .hasMessageContaining("multiples of the component's downsampling");
+    }
+
+    @Test
+    void aWholeModelMayLeaveOnlyTheBatchDynamic() {
+        Path unet = dir.resolve("sd15").resolve("unet").resolve("model.onnx");
+        assertThatThrownBy(() -> ComponentProfiles.of(unet, ProfileRequest.PLANNED))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("input 'sample'")
+                .hasMessageContaining("split the model");
+    }
+
+    private static OptimizationProfile.Input input(OptimizationProfile profile, String name) {
+        return profile.inputs().stream().filter(i -> i.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    private static boolean contains(int[] values, int value) {
+        if (values == null) {
+            return false;
+        }
+        for (int v : values) {
+            if (v == value) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
