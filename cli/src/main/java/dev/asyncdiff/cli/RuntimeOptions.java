@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
 /**
  * The runtime options every command that runs models shares, as a picocli mixin
  * ({@code @Mixin RuntimeOptions runtime;}): {@code --config FILE}, {@code --backend NAME},
- * {@code --devices LIST}, {@code --backend-option KEY=VALUE} and {@code --plugins DIR}. They feed
+ * {@code --devices LIST}, {@code --backend-option KEY=VALUE}, {@code --backend-for PART=NAME},
+ * {@code --trt-profile MIN:MAX} and {@code --plugins DIR}. They feed
  * {@link ConfigLoader}: the config file, then {@code ASYNCDIFF_BACKEND} / {@code ASYNCDIFF_DEVICES},
  * then these flags; plugin folders come from {@code ASYNCDIFF_PLUGINS} and {@code --plugins}.
  */
@@ -38,6 +39,17 @@ public final class RuntimeOptions {
                     + "the config file's backendOptions.")
     Map<String, String> backendOptions = new LinkedHashMap<>();
 
+    @Option(names = "--backend-for", paramLabel = "PART=NAME",
+            description = "Runs a part of the pipeline on another backend: denoiser, textEncoder, vae, controlnet, "
+                    + "imageEncoder or components.N (one split component), e.g. denoiser=tensorrt or "
+                    + "components.1=onnx; repeatable; wins over the config file's placement.")
+    Map<String, String> placement = new LinkedHashMap<>();
+
+    @Option(names = "--trt-profile", paramLabel = "MIN:MAX",
+            description = "Image sides in pixels the TensorRT engines accept, MIN:MAX or MIN:OPT:MAX, e.g. 512:1024 "
+                    + "(the tensorrt backend's 'profile' option; default: the size each component was split for).")
+    String trtProfile;
+
     @Option(names = "--plugins", paramLabel = "DIR",
             description = "A folder of plugin jars (adapters, samplers, strategies, backends, communicators); "
                     + "repeatable; added to the folders in ASYNCDIFF_PLUGINS.")
@@ -49,7 +61,10 @@ public final class RuntimeOptions {
      * @throws dev.asyncdiff.spi.ConfigException naming the file, variable or flag that holds a bad value
      */
     public RuntimeConfig toConfig(Map<String, String> environment) {
-        return new ConfigLoader(environment).load(configFile, new ConfigOverrides(backend, devices, backendOptions));
+        Map<String, Map<String, String>> named = trtProfile == null ? Map.of()
+                : Map.of("tensorrt", Map.of("profile", trtProfile));
+        return new ConfigLoader(environment).load(configFile,
+                new ConfigOverrides(backend, devices, backendOptions, placement, named));
     }
 
     /** The configuration from the config file, this process's environment and these flags. */

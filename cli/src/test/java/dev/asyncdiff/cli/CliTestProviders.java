@@ -29,6 +29,42 @@ public final class CliTestProviders {
         }
     }
 
+    /**
+     * Backend {@code onnx-recording}: ONNX Runtime, remembering every file it loaded, so that tests can
+     * see which parts a placement sent to it.
+     */
+    public static final class RecordingOnnxBackend implements BackendProvider {
+        /** The files loaded by every backend this provider opened, in order. */
+        public static final java.util.List<java.nio.file.Path> LOADED = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public String name() {
+            return "onnx-recording";
+        }
+
+        @Override
+        public Backend open(BackendOptions options) {
+            Backend onnx = new dev.asyncdiff.backend.onnx.OnnxBackendProvider().open(options);
+            return new Backend() {
+                @Override
+                public String name() {
+                    return "onnx-recording";
+                }
+
+                @Override
+                public dev.asyncdiff.api.InferenceSession load(java.nio.file.Path modelFile, dev.asyncdiff.api.Device device) {
+                    LOADED.add(modelFile);
+                    return onnx.load(modelFile, device);
+                }
+
+                @Override
+                public void close() {
+                    onnx.close();
+                }
+            };
+        }
+    }
+
     /** Sampler {@code cli-test-sampler}, version 0.0.1; the tests never create a scheduler from it. */
     public static final class TestSampler implements SamplerProvider {
         @Override

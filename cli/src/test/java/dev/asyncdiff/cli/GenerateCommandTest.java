@@ -105,6 +105,43 @@ class GenerateCommandTest {
     }
 
     @Test
+    void partsPlacedOnAnotherBackendRunThereAndMakeTheSameImage() throws IOException {
+        Path plain = dir.resolve("plain.png");
+        Path placed = dir.resolve("placed.png");
+        CliRun one = CliRun.of("generate", "--model", sd15.toString(), "--prompt", "a red boat", "--steps", "3",
+                "--width", "64", "--height", "64", "--seed", "5", "--devices", "cpu:0,cpu:1", "--strategy", "async",
+                "--out", plain.toString());
+        CliTestProviders.RecordingOnnxBackend.LOADED.clear();
+        CliRun two = CliRun.of("generate", "--model", sd15.toString(), "--prompt", "a red boat", "--steps", "3",
+                "--width", "64", "--height", "64", "--seed", "5", "--devices", "cpu:0,cpu:1", "--strategy", "async",
+                "--backend-for", "components.1=onnx-recording", "--backend-for", "textEncoder=onnx-recording",
+                "--out", placed.toString());
+        assertThat(one.exitCode()).as(one.err()).isZero();
+        assertThat(two.exitCode()).as(two.err()).isZero();
+        assertThat(CliTestProviders.RecordingOnnxBackend.LOADED).extracting(p -> p.getParent().getFileName() + "/"
+                + p.getFileName()).anyMatch(name -> name.endsWith("/component-1.onnx"))
+                .anyMatch(name -> name.startsWith("text_encoder/"))
+                .noneMatch(name -> name.endsWith("/component-0.onnx"))
+                .noneMatch(name -> name.startsWith("vae"));
+        java.awt.image.BufferedImage a = javax.imageio.ImageIO.read(plain.toFile());
+        java.awt.image.BufferedImage b = javax.imageio.ImageIO.read(placed.toFile());
+        assertThat(b.getRGB(0, 0, 64, 64, null, 0, 64)).containsExactly(a.getRGB(0, 0, 64, 64, null, 0, 64));
+
+        Path config = Files.writeString(dir.resolve("placed.yaml"),
+                "devices: [cpu:0, cpu:1]\nplacement: {vae.backend: onnx-recording}\n");
+        CliTestProviders.RecordingOnnxBackend.LOADED.clear();
+        CliRun fromFile = CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--steps", "2",
+                "--width", "64", "--height", "64", "--config", config.toString(), "--out", dir.resolve("v.png").toString());
+        assertThat(fromFile.exitCode()).as(fromFile.err()).isZero();
+        assertThat(CliTestProviders.RecordingOnnxBackend.LOADED).isNotEmpty()
+                .allMatch(p -> p.getParent().getFileName().toString().startsWith("vae"));
+        CliRun unknown = CliRun.of("generate", "--model", sd15.toString(), "--prompt", "x", "--backend-for",
+                "vae=nope");
+        assertThat(unknown.exitCode()).isNotZero();
+        assertThat(unknown.err()).contains("'nope'").contains("onnx-recording");
+    }
+
+    @Test
     void devicesCanComeFromAConfigFile() throws IOException {
         Path config = Files.writeString(dir.resolve("asyncdiff.json"),
                 "{\"backend\": \"onnx\", \"devices\": [\"cpu:0\", \"cpu:1\"], "

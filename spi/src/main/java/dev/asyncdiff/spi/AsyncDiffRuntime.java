@@ -4,6 +4,8 @@ import com.google.inject.Guice;
 import com.google.inject.Injector;
 import com.google.inject.ProvisionException;
 import jakarta.inject.Inject;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A configured runtime: the {@link RuntimeConfig}, the provider registries, and a factory for the
@@ -84,12 +86,31 @@ public final class AsyncDiffRuntime {
     }
 
     /**
-     * Opens the configured backend on the configured devices with its options; the caller must close it.
+     * Opens the configured backend on the configured devices with its options, and the backends the
+     * configuration places on parts of the pipeline, as one backend that loads each model file on its
+     * part's; the caller must close it.
      *
      * @throws IllegalArgumentException listing the known backends when the configured name is unknown
      */
     public Backend openBackend() {
-        return backendProvider().open(config.toBackendOptions());
+        Backend selected = backendProvider().open(config.toBackendOptions());
+        if (config.placement().isEmpty()) {
+            return selected;
+        }
+        Map<String, Backend> placed = new LinkedHashMap<>();
+        try {
+            for (String name : config.placement().byPart().values()) {
+                if (!placed.containsKey(name)) {
+                    placed.put(name, name.equals(config.backend()) ? selected
+                            : backends.get(name).open(config.toBackendOptions(name)));
+                }
+            }
+        } catch (RuntimeException e) {
+            placed.values().stream().filter(b -> b != selected).forEach(Backend::close);
+            selected.close();
+            throw e;
+        }
+        return new PlacedBackend(selected, placed, config.placement());
     }
 
     /** The backend providers by name. */

@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * <p>The config file is JSON ({@code .json}) or YAML ({@code .yaml}, {@code .yml}) with the
  * top-level keys {@code backend} (a name), {@code devices} (a list such as {@code [cpu:0, cpu:1]},
  * or one comma-separated string) and {@code backendOptions} (a mapping from backend name to that
- * backend's options, whose values are strings, numbers or booleans). Every key is optional; any
- * other key is an error. Only the selected backend's options reach the runtime.
+ * backend's options, whose values are strings, numbers or booleans) and {@code placement} (parts of the
+ * pipeline that run on another backend, {@link BackendPlacement}). Every key is optional; any other key
+ * is an error. Only the options of the selected backend and of the placed ones reach the runtime.
  *
  * <p>Environment variables that are unset or blank are ignored. Stateless and thread-safe.
  */
@@ -45,7 +46,8 @@ public final class ConfigLoader {
     private static final String KEY_BACKEND = "backend";
     private static final String KEY_DEVICES = "devices";
     private static final String KEY_OPTIONS = "backendOptions";
-    private static final List<String> KEYS = List.of(KEY_BACKEND, KEY_DEVICES, KEY_OPTIONS);
+    private static final String KEY_PLACEMENT = "placement";
+    private static final List<String> KEYS = List.of(KEY_BACKEND, KEY_DEVICES, KEY_OPTIONS, KEY_PLACEMENT);
 
     private final Map<String, String> environment;
 
@@ -79,11 +81,18 @@ public final class ConfigLoader {
             options.putAll(flags.backendOptions());
         }
         try {
-            RuntimeConfig config = RuntimeConfig.builder()
+            BackendPlacement placement = new BackendPlacement(merged.placement());
+            RuntimeConfig.Builder builder = RuntimeConfig.builder()
                     .backend(backend)
                     .devices(merged.devices() == null ? RuntimeConfig.DEFAULT_DEVICES : merged.devices())
                     .options(options)
-                    .build();
+                    .placement(placement);
+            for (String placed : placement.byPart().values()) {
+                if (!placed.equals(backend)) {
+                    builder.options(placed, merged.options().getOrDefault(placed, Map.of()));
+                }
+            }
+            RuntimeConfig config = builder.build();
             LOG.debug("runtime configuration: {}", config);
             return config;
         } catch (IllegalArgumentException e) {
@@ -103,7 +112,7 @@ public final class ConfigLoader {
         return new Layer(
                 backend == null ? null : backendName(backend.trim(), envSource + ENV_BACKEND),
                 devices == null ? null : parseDevices(devices, envSource + ENV_DEVICES),
-                Map.of());
+                Map.of(), Map.of());
     }
 
     private static Layer fromFlags(ConfigOverrides flags) {
@@ -115,7 +124,7 @@ public final class ConfigLoader {
         return new Layer(
                 flags.backend() == null ? null : backendName(flags.backend().trim(), "flag --backend"),
                 flags.devices() == null ? null : parseDevices(flags.devices(), "flag --devices"),
-                Map.of());
+                flags.optionsByBackend(), flags.placement());
     }
 
     private static Layer readFile(Path file) {
@@ -163,7 +172,9 @@ public final class ConfigLoader {
         List<Device> devices = root.has(KEY_DEVICES) ? fileDevices(root.get(KEY_DEVICES), source) : null;
         Map<String, Map<String, String>> options =
                 root.has(KEY_OPTIONS) ? fileOptions(root.get(KEY_OPTIONS), source) : Map.of();
-        return new Layer(backend, devices, options);
+        Map<String, String> placement =
+                root.has(KEY_PLACEMENT) ? filePlacement(root.get(KEY_PLACEMENT), source) : Map.of();
+        return new Layer(backend, devices, options, placement);
     }
 
     private static ObjectMapper mapperFor(Path file) {
@@ -224,6 +235,22 @@ public final class ConfigLoader {
         return byBackend;
     }
 
+    private static Map<String, String> filePlacement(JsonNode node, String source) {
+        if (!node.isObject()) {
+            throw new ConfigException(source + ": '" + KEY_PLACEMENT + "' must map parts to backend names, e.g. "
+                    + "{denoiser: tensorrt, vae: onnx, components.1.backend: onnx}, found " + describe(node));
+        }
+        Map<String, String> placement = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> part : node.properties()) {
+            if (!part.getValue().isTextual()) {
+                throw new ConfigException(source + ": '" + KEY_PLACEMENT + "." + part.getKey()
+                        + "' must be a backend name, found " + describe(part.getValue()));
+            }
+            placement.put(part.getKey(), part.getValue().asText());
+        }
+        return placement;
+    }
+
     private static List<Device> parseDevices(String commaSeparated, String source) {
         return parseDevices(List.of(commaSeparated.split(",", -1)), source);
     }
@@ -276,8 +303,9 @@ public final class ConfigLoader {
     }
 
     /** One layer's settings; null means "not set here". Options are keyed by backend name. */
-    private record Layer(String backend, List<Device> devices, Map<String, Map<String, String>> options) {
-        static final Layer EMPTY = new Layer(null, null, Map.of());
+    private record Layer(String backend, List<Device> devices, Map<String, Map<String, String>> options,
+                         Map<String, String> placement) {
+        static final Layer EMPTY = new Layer(null, null, Map.of(), Map.of());
 
         /** This layer with {@code later}'s settings on top. */
         Layer then(Layer later) {
@@ -287,10 +315,12 @@ public final class ConfigLoader {
                 both.putAll(b);
                 return both;
             }));
+            Map<String, String> mergedPlacement = new LinkedHashMap<>(placement);
+            mergedPlacement.putAll(later.placement());
             return new Layer(
                     later.backend() != null ? later.backend() : backend,
                     later.devices() != null ? later.devices() : devices,
-                    mergedOptions);
+                    mergedOptions, mergedPlacement);
         }
     }
 }

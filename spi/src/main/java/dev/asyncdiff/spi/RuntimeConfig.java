@@ -15,11 +15,14 @@ import java.util.regex.Pattern;
  * options (string keys and values such as {@code intraOpThreads=2}). Immutable; validated on
  * construction. {@link ConfigLoader} builds one from a config file, the environment and flags.
  *
- * @param backend        the backend provider name, e.g. {@code onnx}
- * @param devices        the devices, at least one, without duplicates, in the order given
- * @param backendOptions the selected backend's options
+ * @param backend          the backend provider name, e.g. {@code onnx}
+ * @param devices          the devices, at least one, without duplicates, in the order given
+ * @param backendOptions   the selected backend's options
+ * @param placement        the parts that run on another backend ({@link BackendPlacement#NONE} for none)
+ * @param optionsByBackend the options of the backends {@code placement} names, by backend name
  */
-public record RuntimeConfig(String backend, List<Device> devices, Map<String, String> backendOptions) {
+public record RuntimeConfig(String backend, List<Device> devices, Map<String, String> backendOptions,
+                            BackendPlacement placement, Map<String, Map<String, String>> optionsByBackend) {
     /** The backend used when none is configured. */
     public static final String DEFAULT_BACKEND = "onnx";
 
@@ -61,6 +64,17 @@ public record RuntimeConfig(String backend, List<Device> devices, Map<String, St
             }
         }
         backendOptions = Map.copyOf(backendOptions);
+        placement = placement == null ? BackendPlacement.NONE : placement;
+        Map<String, Map<String, String>> copied = new LinkedHashMap<>();
+        if (optionsByBackend != null) {
+            optionsByBackend.forEach((name, options) -> copied.put(name, Map.copyOf(options)));
+        }
+        optionsByBackend = Map.copyOf(copied);
+    }
+
+    /** A configuration with every part on {@code backend}. */
+    public RuntimeConfig(String backend, List<Device> devices, Map<String, String> backendOptions) {
+        this(backend, devices, backendOptions, BackendPlacement.NONE, Map.of());
     }
 
     /**
@@ -91,13 +105,33 @@ public record RuntimeConfig(String backend, List<Device> devices, Map<String, St
         return new BackendOptions(devices, backendOptions);
     }
 
+    /** What the provider named {@code name} receives: the selected backend's options, or that backend's own. */
+    public BackendOptions toBackendOptions(String name) {
+        return name.equals(backend) ? toBackendOptions()
+                : new BackendOptions(devices, optionsByBackend.getOrDefault(name, Map.of()));
+    }
+
     /** Builds a {@link RuntimeConfig}; every part is optional and starts at its default. Not thread-safe. */
     public static final class Builder {
         private String backend = DEFAULT_BACKEND;
         private List<Device> devices = DEFAULT_DEVICES;
         private final Map<String, String> options = new LinkedHashMap<>();
+        private BackendPlacement placement = BackendPlacement.NONE;
+        private final Map<String, Map<String, String>> optionsByBackend = new LinkedHashMap<>();
 
         private Builder() {
+        }
+
+        /** Runs the parts {@code value} names on their backends. */
+        public Builder placement(BackendPlacement value) {
+            this.placement = value;
+            return this;
+        }
+
+        /** The options of a backend that {@link #placement} names, other than the selected one. */
+        public Builder options(String backendName, Map<String, String> values) {
+            optionsByBackend.put(backendName, Map.copyOf(values));
+            return this;
         }
 
         /** Selects the backend by provider name. */
@@ -135,7 +169,7 @@ public record RuntimeConfig(String backend, List<Device> devices, Map<String, St
          * @throws IllegalArgumentException as {@link RuntimeConfig#RuntimeConfig} does
          */
         public RuntimeConfig build() {
-            return new RuntimeConfig(backend, devices, options);
+            return new RuntimeConfig(backend, devices, options, placement, optionsByBackend);
         }
     }
 }

@@ -215,7 +215,28 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> NO_ENV.load(file, ConfigOverrides.none()))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("config file " + file + ": unknown key 'device'; expected one of backend, devices, "
-                        + "backendOptions");
+                        + "backendOptions, placement");
+    }
+
+    @Test
+    void placementComesFromTheFileWithItsBackendsOptionsAndFlagsWin() throws IOException {
+        Path file = write("placed.yaml", "backend: onnx\nplacement: {denoiser: tensorrt, vae: onnx}\n"
+                + "backendOptions: {onnx: {intraOpThreads: 2}, tensorrt: {maxBatch: 4}, other: {x: 1}}\n");
+        RuntimeConfig config = NO_ENV.load(file, new ConfigOverrides(null, null, Map.of(),
+                Map.of("components.1.backend", "onnx"), Map.of("tensorrt", Map.of("profile", "512:1024"))));
+        assertThat(config.placement().byPart()).isEqualTo(Map.of("denoiser", "tensorrt", "vae", "onnx",
+                "components.1", "onnx"));
+        assertThat(config.backendOptions()).isEqualTo(Map.of("intraOpThreads", "2"));
+        assertThat(config.toBackendOptions("tensorrt").options()).isEqualTo(Map.of("maxBatch", "4",
+                "profile", "512:1024"));
+        assertThat(config.optionsByBackend()).doesNotContainKey("other");
+
+        Path wrong = write("wrong.yaml", "placement: [denoiser]\n");
+        assertThatThrownBy(() -> NO_ENV.load(wrong, ConfigOverrides.none())).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("'placement' must map parts to backend names");
+        Path unknownPart = write("part.yaml", "placement: {unet: tensorrt}\n");
+        assertThatThrownBy(() -> NO_ENV.load(unknownPart, ConfigOverrides.none())).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("unknown part 'unet'");
     }
 
     @Test

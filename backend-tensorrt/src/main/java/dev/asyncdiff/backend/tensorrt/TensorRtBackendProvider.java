@@ -29,8 +29,9 @@ public final class TensorRtBackendProvider implements BackendProvider {
     /**
      * Opens a TensorRT backend for {@code options}' devices; the caller must close it.
      *
-     * @throws IllegalArgumentException naming the option or device when an option is invalid or a device
-     *                                  is not {@code cuda:N}
+     * @throws IllegalArgumentException naming the option or device when an option is invalid or no device
+     *                                  is {@code cuda:N} (a CPU device among GPUs is refused when a model is
+     *                                  loaded on it)
      * @throws BackendException         naming what is missing when TensorRT's or CUDA's natives cannot load
      */
     @Override
@@ -39,7 +40,9 @@ public final class TensorRtBackendProvider implements BackendProvider {
             throw new IllegalArgumentException("backend options must not be null");
         }
         TensorRtOptions parsed = TensorRtOptions.from(options);
-        options.devices().forEach(TensorRtBackendProvider::requireCuda);
+        if (options.devices().stream().noneMatch(device -> Device.CUDA_KIND.equals(device.kind()))) {
+            requireCuda(options.devices().get(0));
+        }
         loadNatives();
         return new TensorRtBackend(parsed);
     }
