@@ -47,6 +47,18 @@ public interface DeviceBuffer extends AutoCloseable {
      */
     void copyFromHost(long offset, ByteBuffer source);
 
+    /**
+     * A copy of {@code length} bytes from {@code offset} into new memory on {@code target} that does not
+     * pass through the host (a GPU-to-GPU peer copy), or empty when this storage cannot make one (the
+     * default): the caller then copies through the host. The caller closes the copy.
+     *
+     * @throws IllegalArgumentException when the range is outside the buffer
+     * @throws IllegalStateException    when the storage is released
+     */
+    default java.util.Optional<DeviceBuffer> copyToDevice(Device target, long offset, long length) {
+        return java.util.Optional.empty();
+    }
+
     /** Whether {@link #close()} has been called. */
     boolean isReleased();
 

@@ -201,6 +201,16 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(dtype, shape.clone(), copy, 0, true);
     }
 
+    /**
+     * A copy of this tensor in memory of {@code target} made device to device (see
+     * {@link DeviceBuffer#copyToDevice}), or empty when its storage cannot; the caller closes the copy.
+     */
+    public java.util.Optional<Tensor> copyToDevice(Device target) {
+        live();
+        return storage.copyToDevice(target, offset, byteCount())
+                .map(copy -> new Tensor(dtype, shape.clone(), copy, 0, true));
+    }
+
     /** A copy of the elements as floats, converting from any dtype (BOOL gives 0 or 1). */
     public float[] toFloatArray() {
         ByteBuffer buffer = buffer();

@@ -5,10 +5,12 @@ import static org.bytedeco.cuda.global.cudart.cudaMalloc;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyPeer;
 
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.DeviceBuffer;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
@@ -16,7 +18,7 @@ import org.bytedeco.javacpp.Pointer;
 /**
  * Memory on a CUDA device ({@code cudaMalloc}), freed at once by {@link #close()}. Its bytes are reached
  * from the host only by explicit copies. TensorRT writes a component's outputs here and the next
- * component on the same GPU reads them in place.
+ * component on the same GPU reads them in place; a component on another GPU gets a peer copy.
  */
 final class CudaBuffer implements DeviceBuffer {
     private final Device device;
@@ -77,6 +79,25 @@ final class CudaBuffer implements DeviceBuffer {
         Cuda.use(device);
         Cuda.check(cudaMemcpy(address(offset), new BytePointer(source), source.remaining(), cudaMemcpyHostToDevice),
                 "cudaMemcpy host to device");
+    }
+
+    /** A peer copy onto another CUDA device ({@code cudaMemcpyPeer}); empty for any other kind of device. */
+    @Override
+    public Optional<DeviceBuffer> copyToDevice(Device target, long offset, long length) {
+        checkRange(offset, length);
+        if (!Device.CUDA_KIND.equals(target.kind())) {
+            return Optional.empty();
+        }
+        Cuda.use(target);
+        CudaBuffer copy = allocate(target, length);
+        try {
+            Cuda.check(cudaMemcpyPeer(copy.address(0), target.index(), address(offset), device.index(), length),
+                    "cudaMemcpyPeer from " + device + " to " + target);
+        } catch (RuntimeException e) {
+            copy.close();
+            throw e;
+        }
+        return Optional.of(copy);
     }
 
     @Override

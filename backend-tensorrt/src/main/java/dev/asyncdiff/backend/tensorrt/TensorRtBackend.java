@@ -1,5 +1,7 @@
 package dev.asyncdiff.backend.tensorrt;
 
+import static org.bytedeco.cuda.global.cudart.cudaDeviceCanAccessPeer;
+import static org.bytedeco.cuda.global.cudart.cudaDeviceEnablePeerAccess;
 import static org.bytedeco.cuda.global.cudart.cudaGetDeviceProperties;
 import static org.bytedeco.tensorrt.global.nvinfer.createInferBuilder;
 import static org.bytedeco.tensorrt.global.nvinfer.createInferRuntime;
@@ -24,6 +26,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -55,6 +58,7 @@ import org.slf4j.LoggerFactory;
  */
 final class TensorRtBackend implements Backend {
     private static final Logger LOG = LoggerFactory.getLogger(TensorRtBackend.class);
+    private static final int PEER_ACCESS_ALREADY_ENABLED = 704;
 
     private final TensorRtOptions options;
     private final EngineCache cache;
@@ -64,12 +68,36 @@ final class TensorRtBackend implements Backend {
     private final Set<TensorRtSession> sessions = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    TensorRtBackend(TensorRtOptions options) {
+    TensorRtBackend(TensorRtOptions options, List<Device> devices) {
         this.options = options;
         this.cache = new EngineCache(options.engineCache());
         this.runtime = createInferRuntime(logger);
         if (runtime == null || runtime.isNull()) {
             throw new BackendException("TRT_RUNTIME", "TensorRT could not create a runtime (see its log above)", null);
+        }
+        enablePeerAccess(devices);
+    }
+
+    /** Lets every pair of these GPUs that can reach each other copy directly (peer copies of crossing tensors). */
+    private static void enablePeerAccess(List<Device> devices) {
+        for (Device from : devices) {
+            for (Device to : devices) {
+                if (from.equals(to) || !Device.CUDA_KIND.equals(from.kind()) || !Device.CUDA_KIND.equals(to.kind())) {
+                    continue;
+                }
+                int[] can = new int[1];
+                Cuda.check(cudaDeviceCanAccessPeer(can, from.index(), to.index()),
+                        "cudaDeviceCanAccessPeer(" + from + ", " + to + ")");
+                if (can[0] != 0) {
+                    Cuda.use(from);
+                    int status = cudaDeviceEnablePeerAccess(to.index(), 0);
+                    if (status != PEER_ACCESS_ALREADY_ENABLED) {
+                        Cuda.check(status, "cudaDeviceEnablePeerAccess(" + from + " to " + to + ")");
+                    }
+                } else {
+                    LOG.info("{} cannot reach {} directly; tensors between them go through the host", from, to);
+                }
+            }
         }
     }
 

@@ -44,7 +44,7 @@ public final class TensorRtBackendProvider implements BackendProvider {
             requireCuda(options.devices().get(0));
         }
         loadNatives();
-        return new TensorRtBackend(parsed);
+        return new TensorRtBackend(parsed, options.devices());
     }
 
     static void requireCuda(Device device) {

@@ -161,12 +161,15 @@ public final class InProcessCommunicator implements Communicator {
         return true;
     }
 
-    /** A view where the receiver can read the sender's memory, else a host copy. */
+    /**
+     * A view where the receiver can read the sender's memory, else a device-to-device copy onto the
+     * receiver's device where the storage can make one (GPU peer copies), else a host copy.
+     */
     private Tensor deliver(Tensor sent, int to) {
         if (sent.isHostResident() || sent.device().equals(devices.get(to))) {
             return sent.view();
         }
-        return sent.toHost();
+        return sent.copyToDevice(devices.get(to)).orElseGet(sent::toHost);
     }
 
     @Override

@@ -41,6 +41,93 @@ class InProcessCommunicatorTest {
         }
     }
 
+    /** Device memory of a "gpu" kind that can copy itself to another such device, as CUDA peer copies do. */
+    private static final class PeerMemory implements dev.asyncdiff.api.DeviceBuffer {
+        private final Device device;
+        private final java.nio.ByteBuffer bytes;
+        private boolean released;
+
+        PeerMemory(Device device, java.nio.ByteBuffer bytes) {
+            this.device = device;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public Device device() {
+            return device;
+        }
+
+        @Override
+        public long byteSize() {
+            return bytes.capacity();
+        }
+
+        @Override
+        public boolean isHostAccessible() {
+            return false;
+        }
+
+        @Override
+        public java.nio.ByteBuffer hostView() {
+            throw new IllegalStateException("device memory");
+        }
+
+        @Override
+        public void copyToHost(long offset, java.nio.ByteBuffer target) {
+            target.put(bytes.duplicate().position((int) offset).limit((int) offset + target.remaining()));
+        }
+
+        @Override
+        public void copyFromHost(long offset, java.nio.ByteBuffer source) {
+            bytes.duplicate().position((int) offset).put(source);
+        }
+
+        @Override
+        public java.util.Optional<dev.asyncdiff.api.DeviceBuffer> copyToDevice(Device target, long offset, long length) {
+            if (!target.kind().equals("gpu")) {
+                return java.util.Optional.empty();
+            }
+            java.nio.ByteBuffer copy = java.nio.ByteBuffer.allocateDirect((int) length);
+            copy.put(bytes.duplicate().position((int) offset).limit((int) (offset + length))).clear();
+            return java.util.Optional.of(new PeerMemory(target, copy));
+        }
+
+        @Override
+        public boolean isReleased() {
+            return released;
+        }
+
+        @Override
+        public void close() {
+            released = true;
+        }
+    }
+
+    @Test
+    void aTensorInDeviceMemoryReachesAnotherDeviceByAPeerCopyWhereItCanElseThroughTheHost() {
+        Device gpu0 = new Device("gpu", 0);
+        Device gpu1 = new Device("gpu", 1);
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocateDirect(8).order(java.nio.ByteOrder.nativeOrder());
+        bytes.putFloat(0, 3f).putFloat(4, 4f);
+        try (Communicator comm = new InProcessCommunicator(List.of(gpu0, gpu1, Device.CPU));
+             Tensor sent = Tensor.of(dev.asyncdiff.api.DType.FP32, new PeerMemory(gpu0, bytes), 2)) {
+            comm.send(0, 1, "peer", sent);
+            try (Tensor received = comm.recv(0, 1, "peer")) {
+                assertThat(received.device()).isEqualTo(gpu1);
+                assertThat(received.isHostResident()).isFalse();
+                assertThat(received.storage()).isNotSameAs(sent.storage());
+                try (Tensor host = received.toHost()) {
+                    assertThat(host.toFloatArray()).containsExactly(3f, 4f);
+                }
+            }
+            comm.send(0, 2, "host", sent);
+            try (Tensor received = comm.recv(0, 2, "host")) {
+                assertThat(received.isHostResident()).isTrue();
+                assertThat(received.toFloatArray()).containsExactly(3f, 4f);
+            }
+        }
+    }
+
     @Test
     void broadcastReachesEveryRankAndAllGatherReturnsThePartsInGroupOrder() {
         try (Communicator comm = new InProcessCommunicator(THREE);
