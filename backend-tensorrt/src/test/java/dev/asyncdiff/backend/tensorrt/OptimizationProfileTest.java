@@ -96,6 +96,22 @@ class OptimizationProfileTest {
                 .hasMessageContaining("split the model");
     }
 
+    /** TensorRT 11 builds an engine in the precision of its ONNX: an fp16 model must split into fp16 components. */
+    @Test
+    void anFp16ModelSplitsIntoFp16Components() {
+        Path folder = SyntheticModels.write(Family.SD15, Scale.TINY, DType.FP16, 3, TokenizerKind.BPE,
+                dir.resolve("sd15-fp16")).directory();
+        SplitResult half = new GraphSplitter(dir.resolve("cache")).split(folder, 2, LATENT, LATENT,
+                dir.resolve("split-fp16"), ExternalDataPolicy.AUTO, SplitOptions.defaults());
+        for (SplitManifest.Component component : half.manifest().components()) {
+            assertThat(component.inputs()).filteredOn(t -> !t.name().equals("timestep"))
+                    .extracting(SplitManifest.Tensor::dtype).containsOnly("fp16");
+            var model = dev.asyncdiff.onnx.graph.OnnxModel.load(dir.resolve("split-fp16").resolve(component.file()));
+            assertThat(model.initializers()).filteredOn(i -> i.dtype().isFloatingPoint())
+                    .extracting(dev.asyncdiff.onnx.graph.Initializer::dtype).isNotEmpty().containsOnly(DType.FP16);
+        }
+    }
+
     private static OptimizationProfile.Input input(OptimizationProfile profile, String name) {
         return profile.inputs().stream().filter(i -> i.name().equals(name)).findFirst().orElseThrow();
     }
