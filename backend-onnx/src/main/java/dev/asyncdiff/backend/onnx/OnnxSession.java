@@ -10,6 +10,8 @@ import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorAllocator;
 import dev.asyncdiff.api.TensorSpec;
+import dev.asyncdiff.spi.DeclaredTensor;
+import dev.asyncdiff.spi.InputConverter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

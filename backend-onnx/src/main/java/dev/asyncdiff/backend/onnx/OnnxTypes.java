@@ -5,6 +5,7 @@ import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.TensorInfo;
 import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.TensorSpec;
+import dev.asyncdiff.spi.DeclaredTensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.asyncdiff.backend.onnx;
 
+import dev.asyncdiff.spi.DeclaredTensor;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;

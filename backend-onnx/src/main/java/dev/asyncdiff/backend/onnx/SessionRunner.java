@@ -12,6 +12,7 @@ import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorAllocator;
+import dev.asyncdiff.spi.DeclaredTensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;

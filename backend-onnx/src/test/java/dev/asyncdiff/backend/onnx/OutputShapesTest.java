@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.TensorSpec;
+import dev.asyncdiff.spi.DeclaredTensor;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -13,8 +13,10 @@ import java.util.stream.Collectors;
  *
  * <p>Axis 0 of a dynamic input is the batch. Another dynamic axis follows the image: the last axis of a
  * rank ≥ 4 tensor the width, the one before it the height (a crossing tensor at a lower resolution keeps
- * its ratio), and any other axis (tokens of a flattened image) the area. Axes that follow neither stay as
- * planned, so the engine never has to guess a sequence length.
+ * its ratio), and an axis of another tensor that holds the tokens of a flattened image (the latent area
+ * over a square downsampling factor, as in a transformer's patches) the area. Any other axis — the text
+ * length, which real exports leave dynamic, or a clip's frames — stays as planned, so the engine never
+ * has to guess a sequence length.
  *
  * @param inputs one entry per input, in the component's order
  */
@@ -93,9 +95,11 @@ public record OptimizationProfile(List<Input> inputs) {
         } else if (rank >= 4 && axis == rank - 2) {
             numerator = planned * h;
             denominator = plannedH;
-        } else {
+        } else if (isFlattenedImage(planned, (long) plannedH * plannedW)) {
             numerator = planned * h * w;
             denominator = (long) plannedH * plannedW;
+        } else {
+            return planned;
         }
         if (numerator % denominator != 0) {
             throw new IllegalArgumentException("input '" + input.name() + "' axis " + axis + " is " + planned
@@ -103,5 +107,14 @@ public record OptimizationProfile(List<Input> inputs) {
                     + "; choose TensorRT profile sides that are multiples of the component's downsampling");
         }
         return numerator / denominator;
+    }
+
+    /** Whether {@code tokens} is {@code area / k²} for a whole k: an image's patches, not a text length. */
+    private static boolean isFlattenedImage(long tokens, long area) {
+        if (tokens <= 0 || area % tokens != 0) {
+            return false;
+        }
+        long factor = Math.round(Math.sqrt((double) (area / tokens)));
+        return factor * factor == area / tokens;
     }
 }

@@ -14,6 +14,8 @@ import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.api.TensorAllocator;
 import dev.asyncdiff.api.TensorSpec;
+import dev.asyncdiff.spi.DeclaredTensor;
+import dev.asyncdiff.spi.InputConverter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,9 +33,10 @@ import org.bytedeco.tensorrt.nvinfer.ICudaEngine;
 import org.bytedeco.tensorrt.nvinfer.IExecutionContext;
 
 /**
- * One TensorRT engine with its execution context and CUDA stream on one GPU. Inputs already in memory
- * of this GPU (a previous component's outputs) are bound in place; host inputs are converted to the
- * engine's dtype and uploaded to staging memory kept across calls. Outputs are written by TensorRT into
+ * One TensorRT engine with its execution context and CUDA stream on one GPU. Inputs are adapted to the
+ * engine's dtypes and ranks by the same {@link InputConverter} as every backend's (an int64
+ * {@code [batch]} timestep from a float scalar); those already in memory of this GPU (a previous
+ * component's outputs) are bound in place, host inputs uploaded to staging memory kept across calls. Outputs are written by TensorRT into
  * fresh device memory and returned as device-resident tensors: the next component on this GPU reads them
  * without a copy, and {@link Tensor#toHost()} brings them back when the host needs them.
  */
@@ -46,6 +49,7 @@ final class TensorRtSession implements InferenceSession {
     private final OptimizationProfile profile;
     private final List<TensorSpec> inputs = new ArrayList<>();
     private final List<TensorSpec> outputs = new ArrayList<>();
+    private final InputConverter converter;
     private final Map<String, CudaBuffer> staging = new HashMap<>();
     private final Consumer<TensorRtSession> onClose;
     private boolean closed;
@@ -70,6 +74,16 @@ final class TensorRtSession implements InferenceSession {
             (engine.getTensorIOMode(name) == TensorIOMode.kINPUT ? inputs : outputs)
                     .add(new TensorSpec(name, dtype, shape));
         }
+        this.converter = new InputConverter(modelFile.toString(), inputs.stream().map(TensorRtSession::declared).toList());
+    }
+
+    /** A dynamic leading axis of a split component is its batch (see {@link OptimizationProfile}). */
+    private static DeclaredTensor declared(TensorSpec spec) {
+        List<String> names = new ArrayList<>(java.util.Collections.nCopies(spec.rank(), ""));
+        if (spec.rank() > 0 && spec.shape()[0] < 0) {
+            names.set(0, "batch");
+        }
+        return new DeclaredTensor(spec, names);
     }
 
     @Override
@@ -98,23 +112,13 @@ final class TensorRtSession implements InferenceSession {
         if (closed) {
             throw new IllegalStateException("TensorRT session for " + modelFile + " on " + device + " is closed");
         }
-        for (String name : given.keySet()) {
-            if (inputs.stream().noneMatch(spec -> spec.name().equals(name))) {
-                throw new IllegalArgumentException("unknown input '" + name + "' for " + modelFile + "; it declares "
-                        + inputs.stream().map(TensorSpec::name).toList());
-            }
-        }
         Cuda.use(device);
-        List<Tensor> converted = new ArrayList<>();
         NamedTensors result = new NamedTensors();
+        List<Tensor> uploaded = new ArrayList<>();
         boolean done = false;
-        try {
+        try (InputConverter.Prepared prepared = converter.prepare(given)) {
             for (TensorSpec spec : inputs) {
-                Tensor tensor = given.get(spec.name());
-                if (tensor == null) {
-                    throw new IllegalArgumentException("missing input '" + spec.name() + "' for " + modelFile);
-                }
-                bindInput(spec, tensor, converted);
+                bindInput(spec, prepared.feed().get(spec.name()), uploaded);
             }
             for (TensorSpec spec : outputs) {
                 long[] shape = shape(context.getTensorShape(spec.name()));
@@ -132,30 +136,33 @@ final class TensorRtSession implements InferenceSession {
             done = true;
             return result;
         } finally {
-            converted.forEach(Tensor::close);
+            uploaded.forEach(Tensor::close);
             if (!done) {
                 result.close();
             }
         }
     }
 
-    private void bindInput(TensorSpec spec, Tensor tensor, List<Tensor> converted) {
+    /**
+     * Binds {@code tensor} (already of the declared dtype and rank): in place on this GPU, else uploaded
+     * from a host tensor kept in {@code uploaded} until the stream has run.
+     */
+    private void bindInput(TensorSpec spec, Tensor tensor, List<Tensor> uploaded) {
         checkShape(spec.name(), tensor.shape());
         if (!context.setInputShape(spec.name(), TensorRtBackend.dims(tensor.shape()))) {
             throw new IllegalArgumentException("input '" + spec.name() + "' of shape " + Arrays.toString(tensor.shape())
                     + " is outside the engine's profile for " + modelFile);
         }
-        if (tensor.storage() instanceof CudaBuffer memory && memory.device().equals(device)
-                && tensor.dtype() == spec.dtype()) {
+        if (tensor.storage() instanceof CudaBuffer memory && memory.device().equals(device)) {
             bind(spec.name(), memory.address(tensor.byteOffset()));
             return;
         }
         Tensor host = tensor.toHost();
-        converted.add(host);
-        if (host.dtype() != spec.dtype()) {
-            host = host.to(spec.dtype());
-            converted.add(host);
-        }
+        uploaded.add(host);
+        upload(spec, host);
+    }
+
+    private void upload(TensorSpec spec, Tensor host) {
         CudaBuffer stage = staging.get(spec.name());
         if (stage == null || stage.byteSize() < host.byteCount()) {
             if (stage != null) {

@@ -112,6 +112,30 @@ class OptimizationProfileTest {
         }
     }
 
+    /**
+     * The real Optimum export declares the channel axis of {@code sample} and the text length dynamic and the
+     * timestep an int64 {@code [batch]}: the profile still fixes every axis but the batch and the image.
+     */
+    @Test
+    void aRealExportsComponentsGetTrueShapes() {
+        Path unet = Path.of(System.getProperty("asyncdiff.shared.dir", "../shared"), "data", "real-exports", "sd15");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isDirectory(unet), "no real export at " + unet
+                + " (../shared is absent in a user's clone); skipping");
+        SplitResult real = new GraphSplitter(dir.resolve("cache")).split(unet, 2, LATENT, LATENT,
+                dir.resolve("split-real"), ExternalDataPolicy.AUTO, SplitOptions.defaults().withInputShapes(
+                        java.util.Map.of("sample", new long[] {1, 4, LATENT, LATENT},
+                                "encoder_hidden_states", new long[] {1, 77, 32})));
+        for (SplitManifest.Component component : real.manifest().components()) {
+            OptimizationProfile profile = ComponentProfiles.of(dir.resolve("split-real").resolve(component.file()),
+                    ProfileRequest.parse("256:512", 2, 2));
+            assertThat(input(profile, "sample").min()).containsExactly(1, 4, 32, 32);
+            assertThat(input(profile, "sample").max()).containsExactly(2, 4, 64, 64);
+            assertThat(input(profile, "encoder_hidden_states").max()).containsExactly(2, 77, 32);
+            assertThat(input(profile, "timestep").min()).containsExactly(1);
+            assertThat(input(profile, "timestep").max()).containsExactly(2);
+        }
+    }
+
     private static OptimizationProfile.Input input(OptimizationProfile profile, String name) {
         return profile.inputs().stream().filter(i -> i.name().equals(name)).findFirst().orElseThrow();
     }

@@ -1,4 +1,4 @@
-package dev.asyncdiff.backend.onnx;
+package dev.asyncdiff.spi;
 
 import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.Tensor;
@@ -21,16 +21,18 @@ import org.slf4j.LoggerFactory;
  * converted between numeric types (a float to an integer only when it holds a whole number).
  * Tensors that already fit are passed through untouched.
  *
+ * Every backend's sessions use it, so that all accept the same inputs.
+ *
  * <p>Immutable and thread-safe: every call works on its own {@link Prepared} value.
  */
-final class InputConverter {
+public final class InputConverter {
     private static final Logger LOG = LoggerFactory.getLogger(InputConverter.class);
 
     private final String model;
     private final List<DeclaredTensor> inputs;
 
     /** A converter for the declared {@code inputs} of {@code model} (named in messages). */
-    InputConverter(String model, List<DeclaredTensor> inputs) {
+    public InputConverter(String model, List<DeclaredTensor> inputs) {
         this.model = model;
         this.inputs = List.copyOf(inputs);
     }
@@ -43,7 +45,7 @@ final class InputConverter {
      * @throws IllegalArgumentException naming the input, with expected and actual dtype or shape,
      *                                  when an input is unknown, missing or does not fit
      */
-    Prepared prepare(Map<String, Tensor> given) {
+    public Prepared prepare(Map<String, Tensor> given) {
         checkNames(given);
         Prepared prepared = new Prepared();
         try {
@@ -135,7 +137,7 @@ final class InputConverter {
         }
         if (have == DType.BOOL || want == DType.BOOL) {
             throw new IllegalArgumentException(describe(spec) + " expects dtype " + name(want) + ", got " + name(have)
-                    + "; the onnx backend converts between numeric types only, never to or from bool");
+                    + "; inputs convert between numeric types only, never to or from bool");
         }
         if (have.isFloatingPoint() && !want.isFloatingPoint()) {
             requireIntegral(spec, tensor);
@@ -206,12 +208,12 @@ final class InputConverter {
     }
 
     /** The tensors to feed, in declared order, and the converted tensors they own. */
-    static final class Prepared implements AutoCloseable {
+    public static final class Prepared implements AutoCloseable {
         private final Map<String, Tensor> feed = new LinkedHashMap<>();
         private final List<Tensor> owned = new ArrayList<>();
 
         /** The tensor to feed per input name; valid until {@link #close()}. */
-        Map<String, Tensor> feed() {
+        public Map<String, Tensor> feed() {
             return feed;
         }
 
