@@ -214,13 +214,16 @@ public final class DenoiseBenchmark {
     /**
      * n2s1 with rank 1 in another process (over {@code remote}, e.g. {@code grpc}, whose world of 2 ranks is
      * already started) against n2s1 with both ranks in this one, in {@code rounds} interleaved rounds of
-     * {@code steps} steps; medians, with the bytes the transport moved per step against the plan's estimate.
+     * {@code steps} steps after {@code warmUpRounds} untimed ones (a few hundred messages pass before both JVMs'
+     * JIT has compiled the transport); medians, with the bytes the transport moved per step against the plan's
+     * estimate.
      */
     public Transport transport(CommunicatorProvider remote, List<Device> devices, int steps, int rounds,
-                               Consumer<String> log) {
-        if (devices.size() != 2 || rounds < 1 || steps < 2) {
+                               int warmUpRounds, Consumer<String> log) {
+        if (devices.size() != 2 || rounds < 1 || steps < 2 || warmUpRounds < 0) {
             throw new IllegalArgumentException("the transport benchmark runs n2s1 on 2 devices, >= 1 round of >= 2 "
-                    + "steps; got " + devices + ", " + rounds + " rounds, " + steps + " steps");
+                    + "steps after >= 0 warm-up rounds; got " + devices + ", " + rounds + " rounds, " + steps
+                    + " steps, " + warmUpRounds + " warm-up rounds");
         }
         BenchConfig config = BenchConfig.parse("n2s1");
         log.accept("joining the " + remote.name() + " world and loading n2s1 on it and in process …");
@@ -230,6 +233,11 @@ public final class DenoiseBenchmark {
              ParallelStrategy distributed = strategy(config, backend, devices, remote)) {
             denoise(local, WARM_RUN_STEPS);
             denoise(distributed, WARM_RUN_STEPS);
+            for (int r = 0; r < warmUpRounds; r++) {
+                log.accept("warm-up round " + (r + 1) + " of " + warmUpRounds + " …");
+                denoise(local, steps);
+                denoise(distributed, steps);
+            }
             double[] inProcess = new double[rounds];
             double[] overTransport = new double[rounds];
             long bytes = 0;

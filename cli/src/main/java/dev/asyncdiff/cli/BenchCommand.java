@@ -103,6 +103,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "`asyncdiff worker` with WORLD_SIZE=2 first) against n2s1 in process, in --repeats interleaved rounds.")
     String communicator;
 
+    @Option(names = "--warm-up-rounds", paramLabel = "N", defaultValue = "3",
+            description = "With --communicator: untimed interleaved rounds first, until both JVMs have compiled the "
+                    + "transport (default: ${DEFAULT-VALUE}).")
+    int warmUpRounds;
+
     @Override
     public Integer call() throws IOException {
         List<Device> deviceList = new ArrayList<>();
@@ -154,7 +159,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--communicator: " + e.getMessage());
         }
         DenoiseBenchmark.Transport t = new DenoiseBenchmark(folder, size / 8).transport(provider, deviceList, steps,
-                repeats, line -> {
+                repeats, warmUpRounds, line -> {
                     err.println("asyncdiff: " + line);
                     err.flush();
                 });

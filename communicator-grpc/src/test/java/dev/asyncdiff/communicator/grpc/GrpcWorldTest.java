@@ -76,7 +76,7 @@ class GrpcWorldTest {
         splitter = new GraphSplitter(dir.resolve("splits"));
         schedulerJson = new ObjectMapper().writeValueAsString(SchedulerConfigs.of(Family.SD15));
         List<Device> devices = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 6; i++) {
             devices.add(Device.cpu(i));
         }
         backend = new OnnxBackendProvider().open(new BackendOptions(devices, Map.of("intraOpThreads", "1")));
@@ -100,13 +100,13 @@ class GrpcWorldTest {
         }
     }
 
-    @ParameterizedTest(name = "n{0}s{1}")
-    @CsvSource({"2, 1", "2, 2", "3, 1"})
-    void workerProcessesGiveTheInProcessLatentsBitForBit(int n, int stride) throws Exception {
+    @ParameterizedTest(name = "n{0}s{1}, {2} guidance group(s)")
+    @CsvSource({"2, 1, 1", "2, 2, 1", "3, 1, 1", "2, 1, 2", "2, 2, 2"})
+    void workerProcessesGiveTheInProcessLatentsBitForBit(int n, int stride, int groups) throws Exception {
         AsyncConfig async = new AsyncConfig(n, stride, 1, false);
         float[] expected = inProcess(async);
-        CommunicatorProvider grpc = world(async.devicesRequired(), Map.of());
-        try (ParallelStrategy strategy = strategy(async, grpc)) {
+        CommunicatorProvider grpc = world(groups * async.devicesRequired(), Map.of());
+        try (ParallelStrategy strategy = strategy(async, groups, grpc)) {
             float[] first = denoise(strategy, CancellationToken.none(), ProgressListener.NONE);
             float[] second = denoise(strategy, CancellationToken.none(), ProgressListener.NONE);
             assertThat(first).containsExactly(expected);
@@ -118,7 +118,7 @@ class GrpcWorldTest {
     void aRankKilledMidRunFailsTheGenerationNamingIt() throws Exception {
         AsyncConfig async = new AsyncConfig(2, 1, 1, false);
         CommunicatorProvider grpc = world(2, Map.of());
-        try (ParallelStrategy strategy = strategy(async, grpc)) {
+        try (ParallelStrategy strategy = strategy(async, 1, grpc)) {
             Process victim = workers.get(0);
             ProgressListener killAtStep2 = progress -> {
                 if (progress.step() == 2) {
@@ -137,7 +137,7 @@ class GrpcWorldTest {
     void aHungRankFailsTheStepWithinTheStepTimeout() throws Exception {
         AsyncConfig async = new AsyncConfig(2, 1, 1, false);
         CommunicatorProvider grpc = world(2, Map.of("ASYNCDIFF_STEP_TIMEOUT", "3"));
-        try (ParallelStrategy strategy = strategy(async, grpc)) {
+        try (ParallelStrategy strategy = strategy(async, 1, grpc)) {
             Process victim = workers.get(0);
             ProgressListener stopAtStep2 = progress -> {
                 if (progress.step() == 2) {
@@ -168,7 +168,7 @@ class GrpcWorldTest {
         master = "127.0.0.1:" + port;
         startWorker(1, 3, port, "cpu:1", null);
         CommunicatorProvider grpc = new GrpcCommunicatorProvider(env(0, 3, port, Map.of("ASYNCDIFF_JOIN_TIMEOUT", "3")));
-        assertThatThrownBy(() -> strategy(new AsyncConfig(3, 1, 1, false), grpc))
+        assertThatThrownBy(() -> strategy(new AsyncConfig(3, 1, 1, false), 1, grpc))
                 .hasMessageContaining("rank(s) [2] did not join the master at 127.0.0.1:" + port);
         workers.forEach(Process::destroyForcibly);
         workers.clear();
@@ -181,7 +181,7 @@ class GrpcWorldTest {
         master = "127.0.0.1:" + port;
         startWorker(1, 2, port, "cpu:1", "0".repeat(64));
         CommunicatorProvider grpc = new GrpcCommunicatorProvider(env(0, 2, port, Map.of()));
-        assertThatThrownBy(() -> strategy(new AsyncConfig(2, 1, 1, false), grpc))
+        assertThatThrownBy(() -> strategy(new AsyncConfig(2, 1, 1, false), 1, grpc))
                 .hasMessageContaining("rank 1 (127.0.0.1:").hasMessageContaining("started for the model test-model")
                 .hasMessageContaining(splitter.modelHash(unet).substring(0, 16));
     }
@@ -191,7 +191,7 @@ class GrpcWorldTest {
         AsyncConfig async = new AsyncConfig(2, 1, 1, false);
         float[] expected = inProcess(async);
         CommunicatorProvider grpc = world(2, Map.of());
-        try (ParallelStrategy strategy = strategy(async, grpc)) {
+        try (ParallelStrategy strategy = strategy(async, 1, grpc)) {
             CancellationToken token = new CancellationToken();
             ProgressListener cancelAtStep3 = progress -> {
                 if (progress.step() == 3) {
@@ -205,7 +205,7 @@ class GrpcWorldTest {
     }
 
     private static float[] inProcess(AsyncConfig async) {
-        try (ParallelStrategy strategy = strategy(async, null)) {
+        try (ParallelStrategy strategy = strategy(async, 1, null)) {
             return denoise(strategy, CancellationToken.none(), ProgressListener.NONE);
         }
     }
@@ -247,9 +247,10 @@ class GrpcWorldTest {
         }
     }
 
-    private static ParallelStrategy strategy(AsyncConfig async, CommunicatorProvider communicator) {
+    /** Async on {@code groups} guidance groups (2: CFG-parallel) of {@code async.devicesRequired()} ranks each. */
+    private static ParallelStrategy strategy(AsyncConfig async, int groups, CommunicatorProvider communicator) {
         List<Device> devices = new ArrayList<>();
-        for (int i = 0; i < async.devicesRequired(); i++) {
+        for (int i = 0; i < groups * async.devicesRequired(); i++) {
             devices.add(Device.cpu(i));
         }
         DenoiserSource source = new DenoiserSource() {
@@ -263,7 +264,8 @@ class GrpcWorldTest {
                 return splitter.modelHash(unet);
             }
         };
-        return new AsyncStrategyProvider().create(new StrategyContext(async, source, backend, devices, 1, communicator));
+        return new AsyncStrategyProvider().create(new StrategyContext(async, source, backend, devices, groups,
+                communicator));
     }
 
     /** Final latents of {@link #STEPS} steps from seeded noise with classifier-free guidance 5. */

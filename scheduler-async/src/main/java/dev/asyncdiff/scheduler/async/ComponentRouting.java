@@ -101,7 +101,7 @@ final class ComponentRouting {
     /** Where input {@code name} of component {@code index} comes from. */
     Source source(int index, String name) {
         if (name.equals(latentInput)) {
-            return Source.LATENT;
+            return components.get(index).shapeOnlyInputs().contains(name) ? Source.LATENT_SHAPE : Source.LATENT;
         }
         if (name.equals(TIMESTEP)) {
             return Source.TIMESTEP;
@@ -144,6 +144,8 @@ final class ComponentRouting {
     enum Source {
         /** the latent input, built each step by the adapter's hook (or the scaled latents) */
         LATENT,
+        /** the latent input of a component that reads only its shape, which stays the same all generation */
+        LATENT_SHAPE,
         /** the round's timestep */
         TIMESTEP,
         /** an output of an earlier component */

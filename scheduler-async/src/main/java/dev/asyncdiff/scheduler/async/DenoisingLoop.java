@@ -16,6 +16,7 @@ import dev.asyncdiff.spi.RankTask;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -53,6 +54,13 @@ import java.util.concurrent.ExecutionException;
  * generation ({@code broadcast}), and the prediction back to rank 0. Each rank keeps its components'
  * outputs of the last two rounds (double buffering: a round reads the previous round's outputs while
  * writing its own) in memory from its pool, so output buffers are reused from round to round.
+ *
+ * <p><b>Running ahead.</b> A rank in another process gets its runs of the next compute round as soon as
+ * this round's are handed out, not after rank 0 has stepped the sampler: a component that reads only
+ * tensors crossing a cut (and the latent's shape, sent once per generation) starts its next round as soon
+ * as those arrive, so the round trip to rank 0 is off its critical path. Its tensors come over the wire as
+ * copies, so its outputs of two rounds ago are unread by then; ranks in this JVM, which read views of each
+ * other's outputs, get each round's runs when it starts.
  *
  * <p><b>Guidance.</b> With one guidance group the branches run stacked in one batch and the prediction
  * is split in halves; with two groups (CFG-parallel) each branch runs its own schedule on its own ranks
@@ -290,6 +298,12 @@ final class DenoisingLoop implements AutoCloseable {
         private final boolean parallelGuidance;
         private final List<Tensor> slices = new ArrayList<>();
         private final List<Map<String, Tensor>> laneConditioning = new ArrayList<>();
+        /** The runs of the next compute round already handed to ranks in other processes, by step. */
+        private final Map<Integer, Submitted> ahead = new HashMap<>();
+        /** CFG-parallel: the all-gathers submitted with their round, by step. */
+        private final Map<Integer, Contribution> gathers = new HashMap<>();
+        /** The latent shapes sent, as "rank tag", each once per generation. */
+        private final Set<String> shapesSent = new HashSet<>();
 
         Generation(DenoiseRequest request, List<Lane> active, Round[] rounds, double[] timesteps, int shift,
                    boolean parallelGuidance) {
@@ -346,12 +360,22 @@ final class DenoisingLoop implements AutoCloseable {
             }
             Round round = rounds[k];
             if (round != Round.NONE) {
-                List<CompletableFuture<Void>> futures = new ArrayList<>();
-                List<String> labels = new ArrayList<>();
-                for (int g = 0; g < active.size(); g++) {
-                    submitRound(g, k, round, inputs.get(g), futures, labels);
+                List<Set<String>> inputNames = inputs.stream().map(Map::keySet).toList();
+                Submitted early = ahead.remove(k);
+                Submitted submitted = early != null ? early : submitRuns(k, inputNames, true);
+                submitted.add(submitRuns(k, inputNames, false));
+                sendInputs(k, submitted, inputs);
+                int next = nextComputeStep(k);
+                if (parallelGuidance) {
+                    // before any run of the next round, which may wait for what the gathers give
+                    for (int step = k; step < next; step++) {
+                        gathers.put(step, submitGather(step, rounds[step]));
+                    }
                 }
-                await(futures, labels, k, timesteps.length);
+                if (next < timesteps.length) {
+                    ahead.put(next, submitRuns(next, inputNames, true));
+                }
+                await(submitted.futures(), submitted.labels(), k, timesteps.length);
             }
             Lane first = active.get(0);
             Tensor prediction = comm.recv(first.rank(predictionSlot(first, round)), 0, predictionTag(k, 0));
@@ -381,17 +405,29 @@ final class DenoisingLoop implements AutoCloseable {
             }
         }
 
-        /** CFG-parallel: the conditional group's rank and rank 0 all-gather the two predictions. */
-        private Tensor gathered(int k, Round round, Tensor unconditional, List<AutoCloseable> owned) {
+        /**
+         * CFG-parallel: has the rank holding the conditional group's prediction of step k (from round k, or
+         * from round k − 1 on a step where nothing runs) all-gather it with rank 0.
+         */
+        private Contribution submitGather(int k, Round round) {
             Lane second = active.get(1);
             int holder = second.rank(predictionSlot(second, round));
             List<Integer> group = List.of(0, holder);
             String tag = "k" + k + "/gather";
-            CompletableFuture<Void> contribution = submit(holder, new RankTask.Gather(group, tag,
-                    predictionTag(k, 1)));
-            List<Tensor> both = comm.allGather(0, group, tag, unconditional);
+            return new Contribution(holder, group, tag, submit(holder, new RankTask.Gather(group, tag,
+                    predictionTag(k, 1))));
+        }
+
+        /** CFG-parallel: rank 0's side of the all-gather of step k's two predictions. */
+        private Tensor gathered(int k, Round round, Tensor unconditional, List<AutoCloseable> owned) {
+            Contribution contribution = gathers.remove(k);
+            if (contribution == null) {
+                contribution = submitGather(k, round);
+            }
+            List<Tensor> both = comm.allGather(0, contribution.group(), contribution.tag(), unconditional);
             owned.addAll(both);
-            await(List.of(contribution), List.of("all-gather on " + ranks.get(holder).device()), k, timesteps.length);
+            await(List.of(contribution.done()), List.of("all-gather on " + ranks.get(contribution.holder()).device()),
+                    k, timesteps.length);
             Tensor guided = request.guidance().combine(both);
             owned.add(guided);
             return guided;
@@ -448,50 +484,102 @@ final class DenoisingLoop implements AutoCloseable {
             return inputs;
         }
 
-        /** Sends group g's step inputs to the slots of step k's round and submits their runs. */
-        private void submitRound(int group, int k, Round round, Map<String, Tensor> inputs,
-                                 List<CompletableFuture<Void>> futures, List<String> labels) {
+        /** The next step after k that runs components. */
+        private int nextComputeStep(int k) {
+            int next = k + 1;
+            while (next < timesteps.length && rounds[next] == Round.NONE) {
+                next++;
+            }
+            return next;
+        }
+
+        /**
+         * Hands step k's runs to the ranks in other processes ({@code remoteOnly}) or to the others, the feeds
+         * decided by the names of each group's step inputs; what rank 0 has to send them comes with the result.
+         */
+        private Submitted submitRuns(int k, List<Set<String>> stepInputNames, boolean remoteOnly) {
+            Round round = rounds[k];
+            Submitted submitted = Submitted.none();
+            for (int g = 0; g < active.size(); g++) {
+                Lane lane = active.get(g);
+                int slots = round == Round.PARALLEL_WITH_REPLICA ? lane.size() + 1 : lane.size();
+                for (int slot = 0; slot < slots; slot++) {
+                    int rank = lane.rank(slot);
+                    if ((ranks.get(rank).worker() == null) == remoteOnly) {
+                        submitted.add(submitRun(g, k, round, slot, stepInputNames.get(g)));
+                    }
+                }
+            }
+            return submitted;
+        }
+
+        private Submitted submitRun(int group, int k, Round round, int slot, Set<String> stepInputNames) {
             Lane lane = active.get(group);
-            int slots = round == Round.PARALLEL_WITH_REPLICA ? lane.size() + 1 : lane.size();
-            for (int slot = 0; slot < slots; slot++) {
-                int wiring = lane.wiring(slot);
-                int rank = lane.rank(slot);
-                List<RankTask.Feed> feeds = new ArrayList<>();
-                for (String name : lane.routing.inputNames(wiring)) {
-                    String tag = inputTag(k, slot, name);
-                    switch (lane.routing.source(wiring, name)) {
-                        case TIMESTEP -> feeds.add(new RankTask.Feed(name, RankTask.Source.TIMESTEP, -1, null));
-                        case LATENT -> {
-                            comm.send(0, rank, tag, inputs.get(SAMPLE));
+            int wiring = lane.wiring(slot);
+            int rank = lane.rank(slot);
+            List<RankTask.Feed> feeds = new ArrayList<>();
+            List<StepSend> sends = new ArrayList<>();
+            for (String name : lane.routing.inputNames(wiring)) {
+                String tag = inputTag(k, slot, name);
+                switch (lane.routing.source(wiring, name)) {
+                    case TIMESTEP -> feeds.add(new RankTask.Feed(name, RankTask.Source.TIMESTEP, -1, null));
+                    case LATENT -> {
+                        sends.add(new StepSend(group, rank, tag, SAMPLE, false));
+                        feeds.add(new RankTask.Feed(name, RankTask.Source.RECEIVE, 0, tag));
+                    }
+                    case LATENT_SHAPE -> {
+                        sends.add(new StepSend(group, rank, shapeTag(name), SAMPLE, true));
+                        feeds.add(new RankTask.Feed(name, RankTask.Source.CONDITIONING, 0, shapeTag(name)));
+                    }
+                    case CROSSING -> feeds.add(new RankTask.Feed(name, RankTask.Source.RECEIVE,
+                            lane.rank(lane.routing.producerOf(name)), tag));
+                    case OTHER -> {
+                        if (stepInputNames.contains(name)) {
+                            sends.add(new StepSend(group, rank, tag, name, false));
                             feeds.add(new RankTask.Feed(name, RankTask.Source.RECEIVE, 0, tag));
-                        }
-                        case CROSSING -> feeds.add(new RankTask.Feed(name, RankTask.Source.RECEIVE,
-                                lane.rank(lane.routing.producerOf(name)), tag));
-                        case OTHER -> {
-                            if (inputs.containsKey(name)) {
-                                comm.send(0, rank, tag, inputs.get(name));
-                                feeds.add(new RankTask.Feed(name, RankTask.Source.RECEIVE, 0, tag));
-                            } else if (laneConditioning.get(group).containsKey(name)) {
-                                feeds.add(new RankTask.Feed(name, RankTask.Source.CONDITIONING, 0, conditionTag(name)));
-                            } else {
-                                throw new IllegalArgumentException("component " + wiring + " needs input '" + name
-                                        + "', which the request's conditioning does not have (it has "
-                                        + new ArrayList<>(request.conditioning().keySet()) + ")"
-                                        + (inputs.size() > 1 ? " nor its step inputs " + inputs.keySet() : ""));
-                            }
+                        } else if (laneConditioning.get(group).containsKey(name)) {
+                            feeds.add(new RankTask.Feed(name, RankTask.Source.CONDITIONING, 0, conditionTag(name)));
+                        } else {
+                            throw new IllegalArgumentException("component " + wiring + " needs input '" + name
+                                    + "', which the request's conditioning does not have (it has "
+                                    + new ArrayList<>(request.conditioning().keySet()) + ")"
+                                    + (stepInputNames.size() > 1 ? " nor its step inputs " + stepInputNames : ""));
                         }
                     }
                 }
-                double timestep = switch (round) {
-                    case SEQUENTIAL -> timesteps[k];
-                    case PARALLEL -> timesteps[k - shift];
-                    default -> slot == lane.size() || k == timesteps.length - 1
-                            ? timesteps[k - shift] : timesteps[k + 1 - shift];
-                };
-                futures.add(submit(rank, new RankTask.Run(lane.slot(slot).key(), k, timestep, feeds,
-                        deliveries(lane, group, slot, k, round))));
-                labels.add((slot == lane.size() ? "replica of component " + (lane.size() - 1) : "component " + slot)
-                        + " on " + ranks.get(rank));
+            }
+            double timestep = switch (round) {
+                case SEQUENTIAL -> timesteps[k];
+                case PARALLEL -> timesteps[k - shift];
+                default -> slot == lane.size() || k == timesteps.length - 1
+                        ? timesteps[k - shift] : timesteps[k + 1 - shift];
+            };
+            CompletableFuture<Void> done = submit(rank, new RankTask.Run(lane.slot(slot).key(), k, timestep, feeds,
+                    deliveries(lane, group, slot, k, round)));
+            String label = (slot == lane.size() ? "replica of component " + (lane.size() - 1) : "component " + slot)
+                    + " on " + ranks.get(rank);
+            return new Submitted(List.of(done), List.of(label), sends);
+        }
+
+        /**
+         * Sends step k's inputs to the runs that read them; a latent read only for its shape goes to each rank
+         * once per generation, as a tensor of zeros of its shape.
+         */
+        private void sendInputs(int k, Submitted submitted, List<Map<String, Tensor>> inputs) {
+            for (StepSend send : submitted.sends()) {
+                Tensor tensor = inputs.get(send.group()).get(send.name());
+                if (tensor == null) {
+                    throw new IllegalStateException("the step inputs hook returned " + inputs.get(send.group())
+                            .keySet() + " at step " + (k + 1) + ", without '" + send.name() + "' it returned before;"
+                            + " it must return the same inputs at every step");
+                }
+                if (!send.shapeOnly()) {
+                    comm.send(0, send.rank(), send.tag(), tensor);
+                } else if (shapesSent.add(send.rank() + " " + send.tag())) {
+                    Tensor shape = Tensor.zeros(tensor.dtype(), tensor.shape());
+                    slices.add(shape);
+                    comm.send(0, send.rank(), send.tag(), shape);
+                }
             }
         }
 
@@ -537,6 +625,16 @@ final class DenoisingLoop implements AutoCloseable {
 
         /** Has every rank close what it kept for this generation, and closes the group slices. */
         void release() {
+            List<CompletableFuture<Void>> early = new ArrayList<>();
+            ahead.values().forEach(runs -> early.addAll(runs.futures()));
+            gathers.values().forEach(gather -> early.add(gather.done()));
+            ahead.clear();
+            gathers.clear();
+            if (early.stream().anyMatch(future -> !future.isDone())) {
+                // The generation ended before what was handed out early got its inputs: fail its receives.
+                comm.abort(new CancellationException("the generation ended before the step it was handed out for"));
+                early.forEach(DenoisingLoop::joinUninterruptibly);
+            }
             List<CompletableFuture<RankTask.Done>> done = new ArrayList<>();
             for (Rank rank : ranks) {
                 done.add(rank.submit(new RankTask.EndGeneration()));
@@ -575,6 +673,31 @@ final class DenoisingLoop implements AutoCloseable {
 
     private static String conditionTag(String name) {
         return "cond/" + name;
+    }
+
+    private static String shapeTag(String name) {
+        return "shape/" + name;
+    }
+
+    /** A step input of group {@code group} that rank 0 sends to {@code rank} once the step's inputs are built. */
+    private record StepSend(int group, int rank, String tag, String name, boolean shapeOnly) {
+    }
+
+    /** A holder's part of a CFG-parallel all-gather, submitted. */
+    private record Contribution(int holder, List<Integer> group, String tag, CompletableFuture<Void> done) {
+    }
+
+    /** Runs handed to ranks: their futures, their labels for errors, and the step inputs still to send them. */
+    private record Submitted(List<CompletableFuture<Void>> futures, List<String> labels, List<StepSend> sends) {
+        static Submitted none() {
+            return new Submitted(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        }
+
+        void add(Submitted more) {
+            futures.addAll(more.futures);
+            labels.addAll(more.labels);
+            sends.addAll(more.sends);
+        }
     }
 
     /**

@@ -152,8 +152,9 @@ public final class WorkerStrategy implements ParallelStrategy {
                     int rank = replica ? replicas.get(g) : placements.get(g).get(i);
                     String key = strategy + "/g" + g + (replica ? "/replica" : "/c" + i);
                     Rank target = ranks.get(rank);
-                    group.add(new Loading(rank, key, target.submit(new RankTask.Load(key,
-                            files.get(Math.min(i, parts - 1)).file(), context.denoiser().modelHash()))));
+                    ComponentFile file = files.get(Math.min(i, parts - 1));
+                    group.add(new Loading(rank, key, file, target.submit(new RankTask.Load(key, file.file(),
+                            context.denoiser().modelHash()))));
                     if (target.worker() == null) {
                         remote.put(key, rank);
                     }
@@ -167,8 +168,8 @@ public final class WorkerStrategy implements ParallelStrategy {
                 for (Loading load : group) {
                     try {
                         RankTask.Done done = join(load.done());
-                        slots.add(new DenoisingLoop.Slot(new ComponentIo(done.inputs(), done.outputs()), load.rank(),
-                                load.key()));
+                        slots.add(new DenoisingLoop.Slot(new ComponentIo(done.inputs(), done.outputs(),
+                                load.file().shapeOnlyInputs()), load.rank(), load.key()));
                     } catch (RuntimeException e) {
                         failure = failure == null ? e : failure;
                     }
@@ -190,8 +191,8 @@ public final class WorkerStrategy implements ParallelStrategy {
         }
     }
 
-    /** A component being loaded as {@code key} on {@code rank}. */
-    private record Loading(int rank, String key, CompletableFuture<RankTask.Done> done) {
+    /** Component {@code file} being loaded as {@code key} on {@code rank}. */
+    private record Loading(int rank, String key, ComponentFile file, CompletableFuture<RankTask.Done> done) {
     }
 
     /** Closes the local ranks (their threads and components) and has the remote ones unload theirs. */

@@ -15,6 +15,7 @@ import dev.asyncdiff.onnx.graph.split.GraphSplitter;
 import dev.asyncdiff.samplers.Samplers;
 import dev.asyncdiff.spi.Backend;
 import dev.asyncdiff.spi.BackendOptions;
+import dev.asyncdiff.spi.CommunicatorProvider;
 import dev.asyncdiff.spi.DenoiserSource;
 import dev.asyncdiff.spi.StrategyContext;
 import dev.asyncdiff.synthetic.Family;
@@ -63,11 +64,17 @@ final class SyntheticUNetFixture implements AutoCloseable {
 
     /** The strategy on {@code groups} guidance groups of {@code config.devicesRequired()} devices each. */
     ParallelStrategy strategy(String name, AsyncConfig config, int groups) {
+        return strategy(name, config, groups, source, null);
+    }
+
+    /** The strategy over {@code components}, its ranks connected by {@code communicator} (null: in process). */
+    ParallelStrategy strategy(String name, AsyncConfig config, int groups, DenoiserSource components,
+                              CommunicatorProvider communicator) {
         List<Device> devices = new ArrayList<>();
         for (int i = 0; i < config.devicesRequired() * groups; i++) {
             devices.add(Device.cpu(i));
         }
-        StrategyContext context = new StrategyContext(config, source, backend, devices, groups, null);
+        StrategyContext context = new StrategyContext(config, components, backend, devices, groups, communicator);
         return name.equals("sequential") ? new SequentialStrategyProvider().create(context)
                 : new AsyncStrategyProvider().create(context);
     }

@@ -5,6 +5,8 @@ import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.TensorSpec;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * A split on disk: the folder holding the component files and {@code manifest.json}.
@@ -22,7 +24,12 @@ public record SplitResult(Path directory, SplitManifest manifest, boolean reused
     /** The components as the API describes them. */
     public List<ComponentFile> componentFiles() {
         return manifest.components().stream().map(c -> new ComponentFile(c.index(), directory.resolve(c.file()),
-                specs(c.inputs()), specs(c.outputs()))).toList();
+                specs(c.inputs()), specs(c.outputs()), shapeOnly(c.inputs()))).toList();
+    }
+
+    private static Set<String> shapeOnly(List<SplitManifest.Tensor> inputs) {
+        return inputs.stream().filter(t -> Boolean.TRUE.equals(t.shapeOnly())).map(SplitManifest.Tensor::name)
+                .collect(Collectors.toSet());
     }
 
     private static List<TensorSpec> specs(List<SplitManifest.Tensor> tensors) {

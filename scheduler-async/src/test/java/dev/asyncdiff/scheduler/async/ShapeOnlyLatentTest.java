@@ -1,0 +1,81 @@
+package dev.asyncdiff.scheduler.async;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.asyncdiff.api.AsyncConfig;
+import dev.asyncdiff.api.ComponentFile;
+import dev.asyncdiff.api.ParallelStrategy;
+import dev.asyncdiff.spi.DenoiserSource;
+import dev.asyncdiff.synthetic.Family;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A later component that reads the latent only for its shape (the UNet's up path sizing its upsampling to
+ * it) gets a tensor of that shape once per generation instead of the latents every step, which keeps rank 0's
+ * sampler off that component's critical path, and the latents stay the same to the bit.
+ */
+class ShapeOnlyLatentTest {
+    private static final int STEPS = 6;
+    private static final long SEED = 5;
+
+    @TempDir
+    static Path dir;
+    private static SyntheticUNetFixture fixture;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        fixture = new SyntheticUNetFixture(Family.SD21, dir);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        fixture.close();
+    }
+
+    @Test
+    void theSplitMarksTheLatentOfTheUpPathAsReadForItsShapeOnly() {
+        List<ComponentFile> files = fixture.source.components(2);
+        assertThat(files.get(0).shapeOnlyInputs()).isEmpty();
+        assertThat(files.get(1).shapeOnlyInputs()).containsExactly("sample");
+    }
+
+    @Test
+    void aShapeOnlyLatentTravelsOncePerGenerationAndGivesTheSameLatents() {
+        AsyncConfig config = new AsyncConfig(2, 1, 1, false);
+        DenoiserSource valuesEverywhere = parts -> fixture.source.components(parts).stream()
+                .map(f -> new ComponentFile(f.index(), f.file(), f.inputs(), f.outputs())).toList();
+        List<String> everyStep = new ArrayList<>();
+        float[] expected = denoise(config, valuesEverywhere, everyStep);
+        List<String> once = new ArrayList<>();
+        float[] actual = denoise(config, fixture.source, once);
+
+        assertThat(actual).containsExactly(expected);
+        assertThat(samplesTo(1, everyStep)).as("latents to component 1 when it reads their values")
+                .hasSize(2 * STEPS);
+        assertThat(samplesTo(1, once)).containsExactly("send 0->1 shape/sample", "send 0->1 shape/sample");
+        assertThat(samplesTo(0, once)).hasSize(2 * STEPS);
+    }
+
+    /** Two generations on one strategy, recording every message's sender, receiver and tag in {@code sent}. */
+    private static float[] denoise(AsyncConfig config, DenoiserSource source, List<String> sent) {
+        List<String> events = new ArrayList<>();
+        try (ParallelStrategy strategy = fixture.strategy("async", config, 1, source,
+                RecordingCommunicator.provider(events, Set.of(), fixture.backend))) {
+            float[] first = fixture.denoise(strategy, STEPS, SEED);
+            assertThat(fixture.denoise(strategy, STEPS, SEED)).as("a second generation").containsExactly(first);
+            sent.addAll(RecordingCommunicator.starting("send ", events));
+            return first;
+        }
+    }
+
+    private static List<String> samplesTo(int rank, List<String> sent) {
+        return sent.stream().filter(m -> m.startsWith("send 0->" + rank + " ") && m.endsWith("sample")).toList();
+    }
+}
