@@ -44,7 +44,8 @@ final class DenoiserOptions {
 
     @Option(names = "--communicator", paramLabel = "NAME",
             description = "How ranks exchange tensors: inprocess (default: threads of this process), grpc (ranks "
-                    + "started with asyncdiff worker; RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT), or a plugin's.")
+                    + "started with asyncdiff worker; RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT), nccl (the same, GPU "
+                    + "ranks sending device tensors over NCCL), or a plugin's.")
     String communicator;
 
     /** Checks the values that need no devices. */

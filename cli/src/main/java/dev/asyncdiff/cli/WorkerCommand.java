@@ -2,7 +2,10 @@ package dev.asyncdiff.cli;
 
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.communicator.grpc.GrpcSettings;
+import dev.asyncdiff.communicator.grpc.DeviceLink;
 import dev.asyncdiff.communicator.grpc.GrpcWorker;
+import dev.asyncdiff.communicator.grpc.GrpcWorldProvider;
+import dev.asyncdiff.spi.CommunicatorProvider;
 import dev.asyncdiff.onnx.graph.split.GraphSplitter;
 import dev.asyncdiff.spi.AsyncDiffRuntime;
 import dev.asyncdiff.spi.Backend;
@@ -80,6 +83,11 @@ final class WorkerCommand implements Callable<Integer> {
             + "(default: ASYNCDIFF_JOIN_TIMEOUT, else 300).")
     Integer joinTimeout;
 
+    @Option(names = "--communicator", paramLabel = "NAME", defaultValue = "grpc",
+            description = "The world's communicator, as rank 0 runs it: grpc, or nccl for ranks on GPUs, whose "
+                    + "device-resident tensors then go over NCCL (default: ${DEFAULT-VALUE}).")
+    String communicator;
+
     @Option(names = "--persistent", description = "When rank 0 ends the session, join the next master instead "
             + "of exiting (a service whose rank 0 restarts).")
     boolean persistent;
@@ -109,17 +117,32 @@ final class WorkerCommand implements Callable<Integer> {
         }
         String modelHash = model == null ? null : new GraphSplitter(CachedModels.cacheRoot().resolve("splits"))
                 .modelHash(model);
-        GrpcWorker.Options options = new GrpcWorker.Options(settings, host == null ? hostName() : host, port,
-                rankDevice, modelHash, model == null ? null : model.toString(),
-                CachedModels.cacheRoot().resolve("grpc-components"), persistent);
         RuntimeConfig config = runtime.toConfig();
         AsyncDiffRuntime providers = AsyncDiffRuntime.create(config, runtime.providerLoader(System.getenv()));
+        GrpcWorker.Options options = new GrpcWorker.Options(settings, host == null ? hostName() : host, port,
+                rankDevice, modelHash, model == null ? null : model.toString(),
+                CachedModels.cacheRoot().resolve("grpc-components"), persistent, deviceLink(providers));
         try (Backend backend = providers.backends().get(config.backend()).open(new BackendOptions(List.of(rankDevice),
                 config.backendOptions()))) {
             String why = GrpcWorker.serve(options, backend);
             spec.commandLine().getErr().println("rank " + settings.rank() + ": " + why);
         }
         return ExitCodes.OK;
+    }
+
+    /** The device link of the --communicator world; null for grpc alone. */
+    private DeviceLink.Factory deviceLink(AsyncDiffRuntime providers) {
+        CommunicatorProvider provider;
+        try {
+            provider = providers.communicators().get(communicator);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--communicator: " + e.getMessage());
+        }
+        if (!(provider instanceof GrpcWorldProvider world)) {
+            throw new ParameterException(spec.commandLine(), "--communicator " + communicator + " has no worker "
+                    + "processes; a worker joins a grpc or nccl world");
+        }
+        return world.deviceLink();
     }
 
     private static void put(Map<String, String> environment, String name, Integer value) {

@@ -18,9 +18,10 @@ import org.bytedeco.javacpp.Pointer;
 /**
  * Memory on a CUDA device ({@code cudaMalloc}), freed at once by {@link #close()}. Its bytes are reached
  * from the host only by explicit copies. TensorRT writes a component's outputs here and the next
- * component on the same GPU reads them in place; a component on another GPU gets a peer copy.
+ * component on the same GPU reads them in place; a component on another GPU gets a peer copy. Public for the
+ * {@code nccl} communicator, which receives tensors into it.
  */
-final class CudaBuffer implements DeviceBuffer {
+public final class CudaBuffer implements DeviceBuffer {
     private final Device device;
     private final long bytes;
     private final Pointer address;
@@ -33,14 +34,14 @@ final class CudaBuffer implements DeviceBuffer {
     }
 
     /** {@code bytes} of device memory on {@code device} (current on the calling thread). */
-    static CudaBuffer allocate(Device device, long bytes) {
+    public static CudaBuffer allocate(Device device, long bytes) {
         Pointer address = new Pointer();
         Cuda.check(cudaMalloc(address, Math.max(bytes, 1)), "cudaMalloc(" + bytes + " bytes) on " + device);
         return new CudaBuffer(device, bytes, address);
     }
 
     /** The device address {@code offset} bytes in. */
-    Pointer address(long offset) {
+    public Pointer address(long offset) {
         requireLive();
         return offset == 0 ? address : new BytePointer(address).position(offset);
     }

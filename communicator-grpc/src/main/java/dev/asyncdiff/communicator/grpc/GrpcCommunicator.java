@@ -65,6 +65,7 @@ public final class GrpcCommunicator implements Communicator {
     private final ExecutorService shipping;
     private volatile long generation;
     private volatile boolean closed;
+    private volatile DeviceLink link;
 
     /**
      * The communicator of rank {@code me} in {@code world}, whose server is {@code server}.
@@ -94,7 +95,12 @@ public final class GrpcCommunicator implements Communicator {
 
     @Override
     public String name() {
-        return GrpcCommunicatorProvider.NAME;
+        return linkName().isEmpty() ? GrpcCommunicatorProvider.NAME : linkName();
+    }
+
+    /** The name of the device link every rank of this world was started with; empty for none. */
+    String linkName() {
+        return peers.get(0).getDeviceLink();
     }
 
     /** This process's rank. */
@@ -133,6 +139,16 @@ public final class GrpcCommunicator implements Communicator {
         }
         if (to == me) {
             server.mailbox().put(generation, from, tag, tensor.view());
+            return;
+        }
+        DeviceLink viaLink = link;
+        if (viaLink != null && viaLink.carries(tensor, devices.get(to))) {
+            server.countTransferred(tensor.byteCount());
+            StreamObserver<TensorMessage> stream = stream(to);
+            synchronized (stream) {
+                stream.onNext(WireFormat.linkHeader(generation, from, tag, tensor));
+                viaLink.send(to, tensor);
+            }
             return;
         }
         TensorMessage message = WireFormat.tensor(generation, from, tag, tensor);
@@ -296,6 +312,15 @@ public final class GrpcCommunicator implements Communicator {
         }
     }
 
+    /**
+     * Sends device-resident tensors the link carries over {@code value} from now on (their headers still go
+     * over gRPC), and receives them from it; closed with this communicator.
+     */
+    void attach(DeviceLink value) {
+        this.link = value;
+        server.attach(value);
+    }
+
     /** On a worker: the generation rank 0 started. */
     void startGeneration(long next) {
         generation = next;
@@ -357,6 +382,9 @@ public final class GrpcCommunicator implements Communicator {
         }
         tasks.values().forEach(TaskStream::close);
         open.forEach(ManagedChannel::shutdownNow);
+        if (link != null) {
+            link.close();
+        }
         timer.shutdownNow();
         shipping.shutdownNow();
         server.close();

@@ -5,7 +5,6 @@ import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.communicator.grpc.proto.Peer;
 import dev.asyncdiff.communicator.grpc.proto.World;
 import dev.asyncdiff.spi.Communicator;
-import dev.asyncdiff.spi.CommunicatorProvider;
 import dev.asyncdiff.spi.RankTask;
 import java.util.HashMap;
 import java.util.List;
@@ -17,12 +16,15 @@ import java.util.concurrent.CompletableFuture;
  * {@code MASTER_ADDR:MASTER_PORT} and waits for the other {@code WORLD_SIZE − 1} ranks
  * ({@code asyncdiff worker}); later strategies of this process reuse the world, which stays up until the
  * process exits. Rank r runs on the r-th device of the strategy, which must be the device that rank joined with.
+ * With a {@link DeviceLink.Factory} (the {@code nccl} communicator), device-resident tensors travel over the
+ * link every rank opens after the rendezvous.
  */
-public final class GrpcCommunicatorProvider implements CommunicatorProvider {
+public final class GrpcCommunicatorProvider implements GrpcWorldProvider {
     public static final String NAME = "grpc";
     private static final Map<String, GrpcCommunicator> WORLDS = new HashMap<>();
 
     private final Map<String, String> environment;
+    private final DeviceLink.Factory link;
 
     /** Settings from this process's environment. */
     public GrpcCommunicatorProvider() {
@@ -31,12 +33,26 @@ public final class GrpcCommunicatorProvider implements CommunicatorProvider {
 
     /** Settings from {@code environment} ({@code WORLD_SIZE}, {@code MASTER_PORT} …). */
     public GrpcCommunicatorProvider(Map<String, String> environment) {
+        this(environment, null);
+    }
+
+    /**
+     * Settings from {@code environment}, with device-resident tensors over the links {@code link} makes (null:
+     * none); the communicator is named after the link.
+     */
+    public GrpcCommunicatorProvider(Map<String, String> environment, DeviceLink.Factory link) {
         this.environment = Map.copyOf(environment);
+        this.link = link;
     }
 
     @Override
     public String name() {
-        return NAME;
+        return link == null ? NAME : link.name();
+    }
+
+    @Override
+    public DeviceLink.Factory deviceLink() {
+        return link;
     }
 
     /**
@@ -58,7 +74,7 @@ public final class GrpcCommunicatorProvider implements CommunicatorProvider {
         synchronized (WORLDS) {
             world = WORLDS.get(settings.master());
             if (world == null) {
-                world = rendezvous(settings, devices.get(0));
+                world = rendezvous(settings, devices.get(0), link);
                 WORLDS.put(settings.master(), world);
                 GrpcCommunicator created = world;
                 Runtime.getRuntime().addShutdownHook(new Thread(created::close, "asyncdiff-grpc-shutdown"));
@@ -71,7 +87,11 @@ public final class GrpcCommunicatorProvider implements CommunicatorProvider {
                         + "; list the ranks' devices in rank order");
             }
         }
-        return new Shared(world);
+        if (!world.linkName().equals(link == null ? "" : link.name())) {
+            throw new IllegalArgumentException("the world on " + settings.master() + " runs " + world.name()
+                    + "; this process asked for " + name() + " on it");
+        }
+        return new Shared(world, name());
     }
 
     /** Closes the world of {@code masterPort} (its connections and server), for tests and services that stop. */
@@ -85,27 +105,33 @@ public final class GrpcCommunicatorProvider implements CommunicatorProvider {
         }
     }
 
-    private static GrpcCommunicator rendezvous(GrpcSettings settings, Device device) {
+    private static GrpcCommunicator rendezvous(GrpcSettings settings, Device device, DeviceLink.Factory link) {
         RankServer server = RankServer.start(settings.masterPort());
+        GrpcCommunicator comm = null;
         try {
             Peer master = Peer.newBuilder().setRank(0).setHost(settings.masterAddr()).setPort(server.port())
-                    .setDevice(device.toString()).build();
-            Rendezvous rendezvous = new Rendezvous(master, settings.worldSize());
+                    .setDevice(device.toString()).setDeviceLink(link == null ? "" : link.name()).build();
+            Rendezvous rendezvous = new Rendezvous(master, settings.worldSize(), link == null ? new byte[0]
+                    : link.newId());
             server.serveRendezvous(rendezvous);
             World world = rendezvous.await(settings.joinTimeout());
-            return new GrpcCommunicator(0, world, server, settings.stepTimeout(), settings.joinTimeout());
+            comm = new GrpcCommunicator(0, world, server, settings.stepTimeout(), settings.joinTimeout());
+            if (link != null) {
+                comm.attach(DeviceLinks.open(link, 0, world, settings.joinTimeout()));
+            }
+            return comm;
         } catch (RuntimeException e) {
-            server.close();
+            if (comm != null) {
+                comm.close();
+            } else {
+                server.close();
+            }
             throw e;
         }
     }
 
     /** A strategy's use of the world: closing it fails what waits, but leaves the world up for the next one. */
-    private record Shared(GrpcCommunicator world) implements Communicator {
-        @Override
-        public String name() {
-            return NAME;
-        }
+    private record Shared(GrpcCommunicator world, String name) implements Communicator {
 
         @Override
         public int size() {
@@ -163,7 +189,7 @@ public final class GrpcCommunicatorProvider implements CommunicatorProvider {
 
         @Override
         public String toString() {
-            return "grpc world of " + world.size() + " ranks";
+            return name + " world of " + world.size() + " ranks";
         }
     }
 }

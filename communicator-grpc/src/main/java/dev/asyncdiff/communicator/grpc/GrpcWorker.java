@@ -38,9 +38,10 @@ public final class GrpcWorker {
      * @param model      the model folder it was started with, for messages; null when none
      * @param store      where received component files are kept, by digest
      * @param persistent whether to join the next master when a session ends
+     * @param link       the device link every rank opens after the rendezvous (nccl); null for grpc alone
      */
     public record Options(GrpcSettings settings, String host, int port, Device device, String modelHash, String model,
-                          Path store, boolean persistent) {
+                          Path store, boolean persistent, DeviceLink.Factory link) {
         public Options {
             if (settings.rank() == 0) {
                 throw new IllegalArgumentException("rank 0 runs the loop (asyncdiff generate --communicator grpc); "
@@ -76,11 +77,15 @@ public final class GrpcWorker {
         try {
             Peer me = Peer.newBuilder().setRank(settings.rank()).setHost(options.host()).setPort(server.port())
                     .setDevice(options.device().toString()).setModelHash(options.modelHash() == null ? ""
-                            : options.modelHash()).setModel(options.model() == null ? "" : options.model()).build();
+                            : options.modelHash()).setModel(options.model() == null ? "" : options.model())
+                    .setDeviceLink(options.link() == null ? "" : options.link().name()).build();
             LOG.info("rank {} listening on {}:{}, joining the master at {}", settings.rank(), options.host(),
                     server.port(), settings.master());
             World world = join(settings, me);
             comm = new GrpcCommunicator(settings.rank(), world, server, settings.stepTimeout(), settings.joinTimeout());
+            if (options.link() != null) {
+                comm.attach(DeviceLinks.open(options.link(), settings.rank(), world, settings.joinTimeout()));
+            }
             worker = new DeviceWorker(options.device());
             RankRuntime runtime = new RankRuntime(settings.rank(), options.device(), backend, comm, worker.pool());
             CompletableFuture<String> ended = new CompletableFuture<>();

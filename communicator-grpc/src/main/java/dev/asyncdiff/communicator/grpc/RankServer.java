@@ -10,6 +10,7 @@ import dev.asyncdiff.communicator.grpc.proto.TaskRequest;
 import dev.asyncdiff.communicator.grpc.proto.World;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.HostBufferPool;
+import dev.asyncdiff.api.Tensor;
 import io.grpc.BindableService;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
@@ -23,6 +24,10 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -47,6 +52,9 @@ final class RankServer implements AutoCloseable {
     /** Received tensors are written here; the receiver's close hands the memory back for the next step's. */
     private final HostBufferPool received = new HostBufferPool(Device.CPU);
     private volatile Rendezvous rendezvous;
+    private volatile DeviceLink link;
+    /** One thread per sender takes that sender's device-link tensors, in the order of their headers. */
+    private final Map<Integer, ExecutorService> linkReceivers = new ConcurrentHashMap<>();
     private volatile Function<StreamObserver<TaskReply>, StreamObserver<TaskRequest>> tasks;
     private volatile ComponentFiles.Store store;
     private final java.util.concurrent.atomic.AtomicLong transferred = new java.util.concurrent.atomic.AtomicLong();
@@ -91,6 +99,11 @@ final class RankServer implements AutoCloseable {
         return mailbox;
     }
 
+    /** Receives the bytes of device-link headers over {@code value} from now on. */
+    void attach(DeviceLink value) {
+        this.link = value;
+    }
+
     void serveRendezvous(Rendezvous value) {
         this.rendezvous = value;
     }
@@ -104,6 +117,7 @@ final class RankServer implements AutoCloseable {
     @Override
     public void close() {
         server.shutdownNow();
+        linkReceivers.values().forEach(ExecutorService::shutdownNow);
         try {
             server.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -147,8 +161,12 @@ final class RankServer implements AutoCloseable {
             public void onNext(InputStream message) {
                 try (message) {
                     WireFormat.Received tensor = WireFormat.read(message, received);
-                    transferred.addAndGet(tensor.tensor().byteCount());
-                    mailbox.put(tensor.generation(), tensor.from(), tensor.tag(), tensor.tensor());
+                    if (tensor.onDeviceLink()) {
+                        receiveOverLink(tensor);
+                    } else {
+                        transferred.addAndGet(tensor.tensor().byteCount());
+                        mailbox.put(tensor.generation(), tensor.from(), tensor.tag(), tensor.tensor());
+                    }
                 } catch (IOException | RuntimeException e) {
                     LOG.error("{}", e.getMessage());
                     mailbox.abort(e);
@@ -166,6 +184,30 @@ final class RankServer implements AutoCloseable {
                 reply.onCompleted();
             }
         };
+    }
+
+    /** Takes the bytes of a device-link header off the link, on the sender's thread, into the mailbox. */
+    private void receiveOverLink(WireFormat.Received header) {
+        DeviceLink current = link;
+        if (current == null) {
+            throw new IllegalArgumentException("rank " + header.from() + " sent '" + header.tag() + "' over a device "
+                    + "link, but this rank has none; start every rank with the same --communicator");
+        }
+        linkReceivers.computeIfAbsent(header.from(), from -> Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "asyncdiff-link-from-" + from);
+            thread.setDaemon(true);
+            return thread;
+        })).execute(() -> {
+            try {
+                Tensor tensor = current.receive(header.from(), header.dtype(), header.shape());
+                transferred.addAndGet(tensor.byteCount());
+                mailbox.put(header.generation(), header.from(), header.tag(), tensor);
+            } catch (RuntimeException e) {
+                LOG.error("receiving '{}' from rank {} over the device link failed: {}", header.tag(), header.from(),
+                        e.getMessage());
+                mailbox.abort(e);
+            }
+        });
     }
 
     private final class Service extends RankGrpc.RankImplBase {

@@ -1,5 +1,6 @@
 package dev.asyncdiff.communicator.grpc;
 
+import com.google.protobuf.ByteString;
 import dev.asyncdiff.communicator.grpc.proto.JoinRequest;
 import dev.asyncdiff.communicator.grpc.proto.Peer;
 import dev.asyncdiff.communicator.grpc.proto.World;
@@ -22,9 +23,12 @@ final class Rendezvous {
     private final List<StreamObserver<World>> waiting = new ArrayList<>();
     private final CompletableFuture<World> complete = new CompletableFuture<>();
     private final String master;
+    private final byte[] linkId;
 
-    Rendezvous(Peer master, int worldSize) {
+    /** @param linkId the id of the world's device link, empty for none; every rank must have that link */
+    Rendezvous(Peer master, int worldSize, byte[] linkId) {
         this.worldSize = worldSize;
+        this.linkId = linkId.clone();
         this.peers = new Peer[worldSize];
         this.peers[0] = master;
         this.master = master.getHost() + ":" + master.getPort();
@@ -43,6 +47,9 @@ final class Rendezvous {
                     + peers[peer.getRank()].getPort();
         } else if (complete.isDone()) {
             refusal = "the world of " + worldSize + " ranks is already complete";
+        } else if (!peer.getDeviceLink().equals(peers[0].getDeviceLink())) {
+            refusal = "rank " + peer.getRank() + " was started " + linkName(peer) + ", rank 0 runs "
+                    + linkName(peers[0]) + "; start every rank with the same --communicator";
         }
         if (refusal != null) {
             reply.onError(Status.INVALID_ARGUMENT.withDescription(refusal).asRuntimeException());
@@ -52,7 +59,7 @@ final class Rendezvous {
         waiting.add(reply);
         if (missing().isEmpty()) {
             World world = World.newBuilder().addAllPeers(List.of(peers)).setSession(UUID.randomUUID().toString())
-                    .build();
+                    .setDeviceLinkId(ByteString.copyFrom(linkId)).build();
             for (StreamObserver<World> observer : waiting) {
                 observer.onNext(world);
                 observer.onCompleted();
@@ -60,6 +67,10 @@ final class Rendezvous {
             waiting.clear();
             complete.complete(world);
         }
+    }
+
+    private static String linkName(Peer peer) {
+        return peer.getDeviceLink().isEmpty() ? "with grpc alone" : "with the " + peer.getDeviceLink() + " device link";
     }
 
     private List<Integer> missing() {

@@ -49,8 +49,26 @@ final class WireFormat {
         }
     }
 
-    /** A tensor received: who sent it, in which generation, under which tag. */
-    record Received(long generation, int from, String tag, Tensor tensor) {
+    /**
+     * The header of {@code tensor}, whose bytes go over the world's device link: everything but the elements.
+     */
+    static TensorMessage linkHeader(long generation, int from, String tag, Tensor tensor) {
+        TensorMessage.Builder message = TensorMessage.newBuilder().setGeneration(generation).setFrom(from).setTag(tag)
+                .setDtype(tensor.dtype().name()).setDeviceLink(true);
+        for (long dim : tensor.shape()) {
+            message.addShape(dim);
+        }
+        return message.build();
+    }
+
+    /**
+     * A tensor received: who sent it, in which generation, under which tag; for a header whose bytes follow on
+     * the device link, no tensor but its dtype and shape.
+     */
+    record Received(long generation, int from, String tag, Tensor tensor, DType dtype, long[] shape) {
+        boolean onDeviceLink() {
+            return tensor == null;
+        }
     }
 
     private static final int CHUNK = 64 << 10;
@@ -96,22 +114,31 @@ final class WireFormat {
                 }
                 case 6 -> {
                     long length = varint(in, false);
-                    Tensor tensor = allocate(from, tag, dtypeName, shape, length, memory);
+                    Header header = header(from, tag, dtypeName, shape, length);
+                    Tensor tensor = memory.allocate(header.dtype(), header.shape());
                     try {
                         fill(in, tensor.buffer(), length);
                     } catch (IOException | RuntimeException e) {
                         tensor.close();
                         throw e;
                     }
-                    return new Received(generation, from, tag, tensor);
+                    return new Received(generation, from, tag, tensor, header.dtype(), header.shape());
+                }
+                case 7 -> {
+                    varint(in, false);
+                    Header header = header(from, tag, dtypeName, shape, -1);
+                    return new Received(generation, from, tag, null, header.dtype(), header.shape());
                 }
                 default -> throw new IllegalArgumentException("unknown field " + field + " in a tensor message");
             }
         }
     }
 
-    private static Tensor allocate(int from, String tag, String dtypeName, List<Long> dims, long length,
-                                   TensorAllocator memory) {
+    private record Header(DType dtype, long[] shape) {
+    }
+
+    /** The dtype and shape of a message, checked against its {@code length} in bytes (-1: none to check). */
+    private static Header header(int from, String tag, String dtypeName, List<Long> dims, long length) {
         String what = "rank " + from + " sent '" + tag + "'";
         DType dtype;
         try {
@@ -130,11 +157,11 @@ final class WireFormat {
             elements = Math.multiplyExact(elements, dim);
         }
         long expected = elements * dtype.byteSize();
-        if (length != expected) {
+        if (length >= 0 && length != expected) {
             throw new IllegalArgumentException(what + " as " + dtype + " " + Arrays.toString(shape) + " with "
                     + length + " bytes; that shape and dtype take " + expected);
         }
-        return memory.allocate(dtype, shape);
+        return new Header(dtype, shape);
     }
 
     private static void fill(InputStream in, ByteBuffer target, long length) throws IOException {

@@ -22,7 +22,7 @@ public final class TestWorker {
         try (Backend backend = new OnnxBackendProvider().open(new BackendOptions(List.of(device),
                 Map.of("intraOpThreads", "1")))) {
             GrpcWorker.serve(new GrpcWorker.Options(settings, "127.0.0.1", 0, device, args.length > 2 ? args[2] : null,
-                    args.length > 2 ? "test-model" : null, Path.of(args[1]), false), backend);
+                    args.length > 2 ? "test-model" : null, Path.of(args[1]), false, null), backend);
         } catch (RuntimeException e) {
             System.err.println(e.getMessage());
             System.exit(1);
