@@ -17,11 +17,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A later component that reads the latent only for its shape (the UNet's up path sizing its upsampling to
- * it) gets a tensor of that shape once per generation instead of the latents every step, which keeps rank 0's
- * sampler off that component's critical path, and the latents stay the same to the bit.
+ * What keeps a later component off rank 0's round trip (prediction in, sampler, latents out), with the latents
+ * the same to the bit: when it reads the latent only for its shape (the UNet's up path sizing its upsampling by
+ * it), it gets a tensor of that shape once per generation instead of the latents every step; and when its rank
+ * is in another process, it gets its run of the next round before rank 0 has received this round's prediction.
  */
-class ShapeOnlyLatentTest {
+class WorkerCriticalPathTest {
     private static final int STEPS = 6;
     private static final long SEED = 5;
 
@@ -77,5 +78,36 @@ class ShapeOnlyLatentTest {
 
     private static List<String> samplesTo(int rank, List<String> sent) {
         return sent.stream().filter(m -> m.startsWith("send 0->" + rank + " ") && m.endsWith("sample")).toList();
+    }
+
+    @Test
+    void aRemoteRankGetsItsNextRunBeforeRankZeroHasThePrediction() {
+        AsyncConfig config = new AsyncConfig(2, 1, 1, false);
+        float[] expected;
+        try (ParallelStrategy strategy = fixture.strategy("async", config)) {
+            expected = fixture.denoise(strategy, STEPS, SEED);
+        }
+        List<String> events = new ArrayList<>();
+        try (ParallelStrategy strategy = fixture.strategy("async", config, 1, fixture.source,
+                RecordingCommunicator.provider(events, Set.of(1), fixture.backend))) {
+            assertThat(fixture.denoise(strategy, STEPS, SEED)).containsExactly(expected);
+        }
+        List<String> order = RecordingCommunicator.starting("", events);
+        for (int k = 1; k < STEPS; k++) {
+            int run = indexOf(order, "submit 1 ", " " + k);
+            int previousPrediction = order.indexOf("recv 1->0 k" + (k - 1) + "/eps/g0");
+            assertThat(run).as("rank 1's run of step %d is submitted", k + 1).isNotNegative();
+            assertThat(run).as("rank 1's run of step %d is submitted before rank 0 waits for the prediction of step %d",
+                    k + 1, k).isLessThan(previousPrediction);
+        }
+    }
+
+    private static int indexOf(List<String> events, String prefix, String suffix) {
+        for (int i = 0; i < events.size(); i++) {
+            if (events.get(i).startsWith(prefix) && events.get(i).endsWith(suffix)) {
+                return i;
+            }
+        }
+        return -1;
     }
 }
