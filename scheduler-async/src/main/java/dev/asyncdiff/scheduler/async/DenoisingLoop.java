@@ -304,6 +304,8 @@ final class DenoisingLoop implements AutoCloseable {
         private final Map<Integer, Contribution> gathers = new HashMap<>();
         /** The latent shapes sent, as "rank tag", each once per generation. */
         private final Set<String> shapesSent = new HashSet<>();
+        /** Every run and all-gather handed to a rank in this generation. */
+        private final List<CompletableFuture<Void>> handedOut = new ArrayList<>();
 
         Generation(DenoiseRequest request, List<Lane> active, Round[] rounds, double[] timesteps, int shift,
                    boolean parallelGuidance) {
@@ -414,8 +416,9 @@ final class DenoisingLoop implements AutoCloseable {
             int holder = second.rank(predictionSlot(second, round));
             List<Integer> group = List.of(0, holder);
             String tag = "k" + k + "/gather";
-            return new Contribution(holder, group, tag, submit(holder, new RankTask.Gather(group, tag,
-                    predictionTag(k, 1))));
+            CompletableFuture<Void> done = submit(holder, new RankTask.Gather(group, tag, predictionTag(k, 1)));
+            handedOut.add(done);
+            return new Contribution(holder, group, tag, done);
         }
 
         /** CFG-parallel: rank 0's side of the all-gather of step k's two predictions. */
@@ -556,6 +559,7 @@ final class DenoisingLoop implements AutoCloseable {
             };
             CompletableFuture<Void> done = submit(rank, new RankTask.Run(lane.slot(slot).key(), k, timestep, feeds,
                     deliveries(lane, group, slot, k, round)));
+            handedOut.add(done);
             String label = (slot == lane.size() ? "replica of component " + (lane.size() - 1) : "component " + slot)
                     + " on " + ranks.get(rank);
             return new Submitted(List.of(done), List.of(label), sends);
@@ -625,16 +629,15 @@ final class DenoisingLoop implements AutoCloseable {
 
         /** Has every rank close what it kept for this generation, and closes the group slices. */
         void release() {
-            List<CompletableFuture<Void>> early = new ArrayList<>();
-            ahead.values().forEach(runs -> early.addAll(runs.futures()));
-            gathers.values().forEach(gather -> early.add(gather.done()));
+            if (handedOut.stream().anyMatch(future -> !future.isDone())) {
+                // The generation ended (failed, cancelled) with work handed out that may wait for inputs that
+                // will not come — runs handed out ahead, or runs whose inputs were not sent: fail its receives.
+                comm.abort(new CancellationException("the generation ended before the step this was handed out for"));
+                handedOut.forEach(DenoisingLoop::joinUninterruptibly);
+            }
+            handedOut.clear();
             ahead.clear();
             gathers.clear();
-            if (early.stream().anyMatch(future -> !future.isDone())) {
-                // The generation ended before what was handed out early got its inputs: fail its receives.
-                comm.abort(new CancellationException("the generation ended before the step it was handed out for"));
-                early.forEach(DenoisingLoop::joinUninterruptibly);
-            }
             List<CompletableFuture<RankTask.Done>> done = new ArrayList<>();
             for (Rank rank : ranks) {
                 done.add(rank.submit(new RankTask.EndGeneration()));

@@ -5,9 +5,11 @@ import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.ComponentFile;
 import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.DenoiseRequest;
+import dev.asyncdiff.api.Guidance;
 import dev.asyncdiff.api.Device;
 import dev.asyncdiff.api.NoiseScheduler;
 import dev.asyncdiff.api.ParallelStrategy;
+import dev.asyncdiff.api.StepInputs;
 import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.backend.onnx.OnnxBackendProvider;
 import dev.asyncdiff.onnx.graph.ExternalDataPolicy;
@@ -88,6 +90,11 @@ final class SyntheticUNetFixture implements AutoCloseable {
 
     /** Final latents of {@code steps} steps from seeded noise with classifier-free guidance 5. */
     float[] denoise(ParallelStrategy strategy, int steps, long seed) {
+        return denoise(strategy, steps, seed, null);
+    }
+
+    /** The same with the per-step inputs of {@code hook} (null: none). */
+    float[] denoise(ParallelStrategy strategy, int steps, long seed, StepInputs hook) {
         NoiseScheduler scheduler = scheduler(steps);
         SplittableRandom random = new SplittableRandom(seed);
         float[] noise = new float[config.inChannels() * LATENT * LATENT];
@@ -101,7 +108,8 @@ final class SyntheticUNetFixture implements AutoCloseable {
         try (Tensor latents = Tensor.ofFloats(noise, 1, config.inChannels(), LATENT, LATENT);
              Tensor context = Tensor.ofFloats(text, 2, config.sequenceLength(), config.crossAttentionDim());
              Tensor result = strategy.denoise(new DenoiseRequest(scheduler, latents,
-                     Map.of("encoder_hidden_states", context), 5.0, new SplittableRandom(seed), null, null))) {
+                     Map.of("encoder_hidden_states", context), Guidance.of(5.0), hook, new SplittableRandom(seed), null,
+                     null, null))) {
             return result.toFloatArray();
         }
     }

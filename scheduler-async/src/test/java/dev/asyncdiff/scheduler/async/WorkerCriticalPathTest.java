@@ -1,19 +1,26 @@
 package dev.asyncdiff.scheduler.async;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.ComponentFile;
+import dev.asyncdiff.api.DType;
+import dev.asyncdiff.api.NamedTensors;
 import dev.asyncdiff.api.ParallelStrategy;
+import dev.asyncdiff.api.StepInputs;
+import dev.asyncdiff.api.Tensor;
 import dev.asyncdiff.spi.DenoiserSource;
 import dev.asyncdiff.synthetic.Family;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -99,6 +106,27 @@ class WorkerCriticalPathTest {
             assertThat(run).as("rank 1's run of step %d is submitted", k + 1).isNotNegative();
             assertThat(run).as("rank 1's run of step %d is submitted before rank 0 waits for the prediction of step %d",
                     k + 1, k).isLessThan(previousPrediction);
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aRunHandedOutAheadWhoseInputNeverComesIsAbortedAndTheNextGenerationRuns() {
+        AsyncConfig config = new AsyncConfig(2, 1, 1, false);
+        StepInputs conditioningForTwoStepsOnly = (step, latents) -> {
+            NamedTensors inputs = new NamedTensors().put(StepInputs.SAMPLE, latents.to(latents.dtype()));
+            if (step.step() < 2) {
+                inputs.put("encoder_hidden_states", Tensor.zeros(DType.FP32, 1, fixture.config.sequenceLength(),
+                        fixture.config.crossAttentionDim()));
+            }
+            return inputs;
+        };
+        try (ParallelStrategy strategy = fixture.strategy("async", config, 1, fixture.source,
+                RecordingCommunicator.provider(new ArrayList<>(), Set.of(1), fixture.backend))) {
+            float[] plain = fixture.denoise(strategy, STEPS, SEED);
+            assertThatThrownBy(() -> fixture.denoise(strategy, STEPS, SEED, conditioningForTwoStepsOnly))
+                    .hasMessageContaining("at step 3, without 'encoder_hidden_states' it returned before");
+            assertThat(fixture.denoise(strategy, STEPS, SEED)).as("the next generation").containsExactly(plain);
         }
     }
 
