@@ -38,6 +38,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@code grpc} communicator of one process: this process is rank {@link #rank()} of a world whose ranks
@@ -50,6 +52,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * what an aborted generation left in flight is never received by the next. Thread-safe.
  */
 public final class GrpcCommunicator implements Communicator {
+    private static final Logger LOG = LoggerFactory.getLogger(GrpcCommunicator.class);
     private static final int FILE_CHUNK = 1 << 20;
 
     private final int me;
@@ -321,6 +324,18 @@ public final class GrpcCommunicator implements Communicator {
         server.attach(value);
     }
 
+    /**
+     * A rank is gone or hung, so the world is unusable: closes its device link, whose sends and receives could
+     * otherwise wait for that rank forever (an NCCL send waits for its receive).
+     */
+    private void closeLink(Throwable cause) {
+        DeviceLink current = link;
+        if (current != null) {
+            LOG.warn("closing the {} link: {}", linkName(), cause.getMessage());
+            current.close();
+        }
+    }
+
     /** On a worker: the generation rank 0 started. */
     void startGeneration(long next) {
         generation = next;
@@ -446,6 +461,7 @@ public final class GrpcCommunicator implements Communicator {
                     AsyncDiffException late = new AsyncDiffException(describe(rank) + " did not finish " + what
                             + " within " + timeout.toSeconds() + " s (ASYNCDIFF_STEP_TIMEOUT); it is hung or overloaded");
                     broken = late;
+                    closeLink(late);
                     future.completeExceptionally(late);
                 }
             }, timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -466,6 +482,7 @@ public final class GrpcCommunicator implements Communicator {
 
         private void fail(Throwable cause) {
             broken = cause;
+            closeLink(cause);
             for (Long id : new ArrayList<>(pending.keySet())) {
                 CompletableFuture<RankTask.Done> future = pending.remove(id);
                 if (future != null) {
