@@ -91,7 +91,7 @@ public final class GrpcCommunicatorProvider implements GrpcWorldProvider {
             throw new IllegalArgumentException("the world on " + settings.master() + " runs " + world.name()
                     + "; this process asked for " + name() + " on it");
         }
-        return new Shared(world, name());
+        return new Shared(world);
     }
 
     /** Closes the world of {@code masterPort} (its connections and server), for tests and services that stop. */
@@ -131,7 +131,12 @@ public final class GrpcCommunicatorProvider implements GrpcWorldProvider {
     }
 
     /** A strategy's use of the world: closing it fails what waits, but leaves the world up for the next one. */
-    private record Shared(GrpcCommunicator world, String name) implements Communicator {
+    private record Shared(GrpcCommunicator world) implements Communicator {
+        @Override
+        public String name() {
+            return world.name();
+        }
+
 
         @Override
         public int size() {
@@ -189,7 +194,7 @@ public final class GrpcCommunicatorProvider implements GrpcWorldProvider {
 
         @Override
         public String toString() {
-            return name + " world of " + world.size() + " ranks";
+            return world.name() + " world of " + world.size() + " ranks";
         }
     }
 }

@@ -205,7 +205,7 @@ class DeviceLinkTest {
 
         @Override
         public ByteBuffer hostView() {
-            throw new UnsupportedOperationException("device memory");
+            throw new IllegalStateException("memory on " + device + " has no host view; copy it with toHost()");
         }
 
         @Override
