@@ -42,6 +42,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
@@ -251,34 +252,46 @@ public final class DenoiseBenchmark {
                 denoise(distributed, steps);
                 overTransport[r] = (System.nanoTime() - start) / 1e6 / steps;
                 bytes += world.bytesTransferred() - before;
+                log.accept(String.format(Locale.ROOT, "round %d of %d: in process %.2f ms/step, over %s "
+                        + "%.2f ms/step", r + 1, rounds, inProcess[r], remote.name(), overTransport[r]));
             }
             double localMillis = median(inProcess);
             double remoteMillis = median(overTransport);
+            double[] paired = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                paired[r] = 100 * (overTransport[r] / inProcess[r] - 1);
+            }
             SplitManifest.Component second = splitter.split(unet, 2, latentHeight, latentWidth, null,
                     ExternalDataPolicy.AUTO, splitOptions(config, devices)).manifest().components().get(1);
             long prediction = (long) outChannels * latentHeight * latentWidth * DType.FP32.byteSize();
             double planned = 2.0 * (second.receiveBytes() + prediction);
-            return new Transport(remote.name(), localMillis, remoteMillis, remoteMillis - localMillis,
-                    100 * (remoteMillis - localMillis) / localMillis, (double) bytes / rounds / steps, planned, rounds,
-                    steps);
+            return new Transport(remote.name(), localMillis, remoteMillis, median(paired),
+                    Arrays.stream(paired).min().orElseThrow(), Arrays.stream(paired).max().orElseThrow(),
+                    (double) bytes / rounds / steps, planned, rounds, steps);
         } finally {
             world.close();
         }
     }
 
     /**
-     * What {@link #transport} measured, per step: in process, over the transport, the difference, the bytes
-     * the transport moved (sent and received by rank 0: all of it with 2 ranks) and the plan's estimate of
-     * them in a parallel step (component 1's received tensors and the prediction, at the guidance batch of 2).
+     * What {@link #transport} measured, per step: the medians in process and over the transport; the transport's
+     * overhead of each round against the in-process run just before it (paired, so that a machine that drifts
+     * slower or faster during the benchmark moves both alike), its median and spread; the bytes the transport
+     * moved (sent and received by rank 0: all of it with 2 ranks) and the plan's estimate of them in a parallel
+     * step (component 1's received tensors and the prediction, at the guidance batch of 2).
      */
-    public record Transport(String communicator, double inProcessMillis, double transportMillis, double overheadMillis,
-                            double overheadPercent, double bytesPerStep, double plannedBytesPerStep, int rounds,
-                            int steps) {
+    public record Transport(String communicator, double inProcessMillis, double transportMillis,
+                            double overheadPercent, double minOverheadPercent, double maxOverheadPercent,
+                            double bytesPerStep, double plannedBytesPerStep, int rounds, int steps) {
+        /** The median overhead in milliseconds per step: {@link #overheadPercent} of the in-process median. */
+        public double overheadMillis() {
+            return inProcessMillis * overheadPercent / 100;
+        }
     }
 
     private static double median(double[] values) {
         double[] sorted = values.clone();
-        java.util.Arrays.sort(sorted);
+        Arrays.sort(sorted);
         int n = sorted.length;
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }

@@ -2,10 +2,12 @@ package dev.asyncdiff.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.DType;
 import dev.asyncdiff.api.Device;
+import dev.asyncdiff.scheduler.async.InProcessCommunicatorProvider;
 import dev.asyncdiff.synthetic.Family;
 import dev.asyncdiff.synthetic.Scale;
 import dev.asyncdiff.synthetic.SyntheticModels;
@@ -67,6 +69,32 @@ class DenoiseBenchmarkTest {
         assertThat(report.results()).allSatisfy(r -> assertThat(r.seconds()).isPositive());
         assertThat(report.overheadPercent()).isFinite();
         assertThat(log).contains("timing n2s1 …");
+    }
+
+    @Test
+    void timesTheTransportInPairedRoundsAfterItsWarmUp() {
+        Path model = dir.resolve("sd21-transport");
+        SyntheticModels.write(Family.SD21, Scale.TINY, DType.FP32, 0, TokenizerKind.BPE, model);
+        List<String> log = new ArrayList<>();
+        DenoiseBenchmark.Transport t = new DenoiseBenchmark(model, 8).transport(new InProcessCommunicatorProvider(),
+                List.of(Device.CPU, Device.cpu(1)), 3, 3, 1, log::add);
+        assertThat(t.communicator()).isEqualTo("inprocess");
+        assertThat(t.rounds()).isEqualTo(3);
+        assertThat(t.steps()).isEqualTo(3);
+        assertThat(t.inProcessMillis()).isPositive();
+        assertThat(t.transportMillis()).isPositive();
+        assertThat(t.minOverheadPercent()).isLessThanOrEqualTo(t.overheadPercent())
+                .isLessThanOrEqualTo(t.maxOverheadPercent());
+        assertThat(t.overheadMillis()).isCloseTo(t.inProcessMillis() * t.overheadPercent() / 100,
+                within(1e-9));
+        // Ranks in one JVM hand tensors over as views: nothing is counted as moved, but the plan still is.
+        assertThat(t.bytesPerStep()).isZero();
+        assertThat(t.plannedBytesPerStep()).isPositive();
+        assertThat(log).contains("warm-up round 1 of 1 …");
+        assertThat(log).filteredOn(line -> line.matches("round \\d of 3: in process [0-9.]+ ms/step, over inprocess "
+                + "[0-9.]+ ms/step")).hasSize(3);
+        assertThatThrownBy(() -> new DenoiseBenchmark(model, 8).transport(new InProcessCommunicatorProvider(),
+                List.of(Device.CPU), 3, 3, 1, line -> { })).hasMessageContaining("runs n2s1 on 2 devices");
     }
 
     @Test

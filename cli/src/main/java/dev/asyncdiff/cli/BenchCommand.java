@@ -100,7 +100,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--communicator", paramLabel = "NAME",
             description = "Time n2s1 with rank 1 in another process over this communicator (grpc: start "
-                    + "`asyncdiff worker` with WORLD_SIZE=2 first) against n2s1 in process, in --repeats interleaved rounds.")
+                    + "`asyncdiff worker` with WORLD_SIZE=2 first) against n2s1 in process, in --repeats interleaved rounds; the overhead is the median of each "
+                    + "round's against the in-process round just before it.")
     String communicator;
 
     @Option(names = "--warm-up-rounds", paramLabel = "N", defaultValue = "3",
@@ -167,8 +168,8 @@ final class BenchCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "n2s1 at %d px, %d steps, median of %d interleaved rounds%n", size, t.steps(), t.rounds());
         out.printf(Locale.ROOT, "in process          %9.2f ms/step%n", t.inProcessMillis());
         out.printf(Locale.ROOT, "over %-14s %9.2f ms/step%n", t.communicator(), t.transportMillis());
-        out.printf(Locale.ROOT, "transport overhead  %9.2f ms/step (%.1f %% of the step)%n", t.overheadMillis(),
-                t.overheadPercent());
+        out.printf(Locale.ROOT, "transport overhead  %9.2f ms/step (%.1f %% of the step; per round %.1f %% to %.1f %%)%n",
+                t.overheadMillis(), t.overheadPercent(), t.minOverheadPercent(), t.maxOverheadPercent());
         out.printf(Locale.ROOT, "bytes moved         %9.0f per step (plan: %.0f in a parallel step)%n", t.bytesPerStep(),
                 t.plannedBytesPerStep());
         out.flush();
