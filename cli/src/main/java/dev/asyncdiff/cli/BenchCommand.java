@@ -151,7 +151,7 @@ final class BenchCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    private int transport(Path folder, List<Device> deviceList, PrintWriter err) {
+    private int transport(Path folder, List<Device> deviceList, PrintWriter err) throws IOException {
         CommunicatorProvider provider;
         try {
             provider = ProviderCatalog.load(RuntimeOptions.providerLoader(List.of(), System.getenv())).communicators()
@@ -165,6 +165,18 @@ final class BenchCommand implements Callable<Integer> {
                     err.flush();
                 });
         PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            ObjectNode root = mapper.createObjectNode().put("communicator", t.communicator()).put("size", size)
+                    .put("steps", t.steps()).put("rounds", t.rounds()).put("inProcessMillis", t.inProcessMillis())
+                    .put("transportMillis", t.transportMillis()).put("overheadMillis", t.overheadMillis())
+                    .put("overheadPercent", t.overheadPercent()).put("minOverheadPercent", t.minOverheadPercent())
+                    .put("maxOverheadPercent", t.maxOverheadPercent()).put("bytesPerStep", t.bytesPerStep())
+                    .put("plannedBytesPerStep", t.plannedBytesPerStep());
+            out.println(mapper.writeValueAsString(root));
+            out.flush();
+            return ExitCodes.OK;
+        }
         out.printf(Locale.ROOT, "n2s1 at %d px, %d steps, median of %d interleaved rounds%n", size, t.steps(), t.rounds());
         out.printf(Locale.ROOT, "in process          %9.2f ms/step%n", t.inProcessMillis());
         out.printf(Locale.ROOT, "over %-14s %9.2f ms/step%n", t.communicator(), t.transportMillis());
