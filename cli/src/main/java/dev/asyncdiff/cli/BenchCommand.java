@@ -100,8 +100,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--communicator", paramLabel = "NAME",
             description = "Time n2s1 with rank 1 in another process over this communicator (grpc: start "
-                    + "`asyncdiff worker` with WORLD_SIZE=2 first) against n2s1 in process, in --repeats interleaved rounds; the overhead is the median of each "
-                    + "round's against the in-process round just before it.")
+                    + "`asyncdiff worker` with WORLD_SIZE=2 first) against n2s1 in process, in --repeats interleaved "
+                    + "rounds; the overhead is the median of each round's against the in-process round just before it.")
     String communicator;
 
     @Option(names = "--warm-up-rounds", paramLabel = "N", defaultValue = "3",
