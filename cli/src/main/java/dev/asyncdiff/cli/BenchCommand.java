@@ -166,14 +166,7 @@ final class BenchCommand implements Callable<Integer> {
                 });
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-            ObjectNode root = mapper.createObjectNode().put("communicator", t.communicator()).put("size", size)
-                    .put("steps", t.steps()).put("rounds", t.rounds()).put("inProcessMillis", t.inProcessMillis())
-                    .put("transportMillis", t.transportMillis()).put("overheadMillis", t.overheadMillis())
-                    .put("overheadPercent", t.overheadPercent()).put("minOverheadPercent", t.minOverheadPercent())
-                    .put("maxOverheadPercent", t.maxOverheadPercent()).put("bytesPerStep", t.bytesPerStep())
-                    .put("plannedBytesPerStep", t.plannedBytesPerStep());
-            out.println(mapper.writeValueAsString(root));
+            out.println(toJson(t, size));
             out.flush();
             return ExitCodes.OK;
         }
@@ -287,6 +280,17 @@ final class BenchCommand implements Callable<Integer> {
                     o.minPercent(), o.maxPercent(), o.rounds()));
         }
         return table.toString().stripTrailing();
+    }
+
+    private static String toJson(DenoiseBenchmark.Transport t, int size) throws IOException {
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = mapper.createObjectNode().put("communicator", t.communicator()).put("size", size)
+                .put("steps", t.steps()).put("rounds", t.rounds()).put("inProcessMillis", t.inProcessMillis())
+                .put("transportMillis", t.transportMillis()).put("overheadMillis", t.overheadMillis())
+                .put("overheadPercent", t.overheadPercent()).put("minOverheadPercent", t.minOverheadPercent())
+                .put("maxOverheadPercent", t.maxOverheadPercent()).put("bytesPerStep", t.bytesPerStep())
+                .put("plannedBytesPerStep", t.plannedBytesPerStep());
+        return mapper.writeValueAsString(root);
     }
 
     private static String toJson(DenoiseBenchmark.Report report) throws IOException {

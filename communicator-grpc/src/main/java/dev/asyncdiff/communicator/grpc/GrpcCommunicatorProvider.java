@@ -137,7 +137,6 @@ public final class GrpcCommunicatorProvider implements GrpcWorldProvider {
             return world.name();
         }
 
-
         @Override
         public int size() {
             return world.size();
