@@ -267,7 +267,7 @@ public final class DenoiseBenchmark {
             double planned = 2.0 * (second.receiveBytes() + prediction);
             return new Transport(remote.name(), localMillis, remoteMillis, median(paired),
                     Arrays.stream(paired).min().orElseThrow(), Arrays.stream(paired).max().orElseThrow(),
-                    (double) bytes / rounds / steps, planned, rounds, steps);
+                    (double) bytes / rounds / steps, planned, rounds, steps, warmUpRounds);
         } finally {
             world.close();
         }
@@ -278,11 +278,13 @@ public final class DenoiseBenchmark {
      * overhead of each round against the in-process run just before it (paired, so that a machine that drifts
      * slower or faster during the benchmark moves both alike), its median and spread; the bytes the transport
      * moved (sent and received by rank 0: all of it with 2 ranks) and the plan's estimate of them in a parallel
-     * step (component 1's received tensors and the prediction, at the guidance batch of 2).
+     * step (component 1's received tensors and the prediction, at the guidance batch of 2); the untimed rounds
+     * before (a new world's first few hundred steps cost more while the JIT compiles the transport).
      */
     public record Transport(String communicator, double inProcessMillis, double transportMillis,
                             double overheadPercent, double minOverheadPercent, double maxOverheadPercent,
-                            double bytesPerStep, double plannedBytesPerStep, int rounds, int steps) {
+                            double bytesPerStep, double plannedBytesPerStep, int rounds, int steps,
+                            int warmUpRounds) {
         /** The median overhead in milliseconds per step: {@link #overheadPercent} of the in-process median. */
         public double overheadMillis() {
             return inProcessMillis * overheadPercent / 100;

@@ -80,6 +80,7 @@ class DenoiseBenchmarkTest {
         assertThat(t.communicator()).isEqualTo("inprocess");
         assertThat(t.rounds()).isEqualTo(3);
         assertThat(t.steps()).isEqualTo(3);
+        assertThat(t.warmUpRounds()).isEqualTo(1);
         assertThat(t.inProcessMillis()).isPositive();
         assertThat(t.transportMillis()).isPositive();
         assertThat(t.overheadPercent()).isBetween(t.minOverheadPercent(), t.maxOverheadPercent());

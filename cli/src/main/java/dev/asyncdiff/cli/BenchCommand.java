@@ -104,9 +104,9 @@ final class BenchCommand implements Callable<Integer> {
                     + "rounds; the overhead is the median of each round's against the in-process round just before it.")
     String communicator;
 
-    @Option(names = "--warm-up-rounds", paramLabel = "N", defaultValue = "3",
-            description = "With --communicator: untimed interleaved rounds first, until both JVMs have compiled the "
-                    + "transport (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warm-up-rounds", paramLabel = "N", defaultValue = "20",
+            description = "With --communicator: untimed interleaved rounds first, until both JVMs' JIT has finished "
+                    + "with the transport's code, a few hundred steps in (default: ${DEFAULT-VALUE}).")
     int warmUpRounds;
 
     @Override
@@ -170,7 +170,8 @@ final class BenchCommand implements Callable<Integer> {
             out.flush();
             return ExitCodes.OK;
         }
-        out.printf(Locale.ROOT, "n2s1 at %d px, %d steps, median of %d interleaved rounds%n", size, t.steps(), t.rounds());
+        out.printf(Locale.ROOT, "n2s1 at %d px, %d steps, median of %d interleaved rounds after %d warm-up rounds%n",
+                size, t.steps(), t.rounds(), t.warmUpRounds());
         out.printf(Locale.ROOT, "in process          %9.2f ms/step%n", t.inProcessMillis());
         out.printf(Locale.ROOT, "over %-14s %9.2f ms/step%n", t.communicator(), t.transportMillis());
         out.printf(Locale.ROOT, "transport overhead  %9.2f ms/step (%.1f %% of the step; per round %.1f %% to %.1f %%)%n",
@@ -285,7 +286,8 @@ final class BenchCommand implements Callable<Integer> {
     private static String toJson(DenoiseBenchmark.Transport t, int size) throws IOException {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode().put("communicator", t.communicator()).put("size", size)
-                .put("steps", t.steps()).put("rounds", t.rounds()).put("inProcessMillis", t.inProcessMillis())
+                .put("steps", t.steps()).put("rounds", t.rounds()).put("warmUpRounds", t.warmUpRounds())
+                .put("inProcessMillis", t.inProcessMillis())
                 .put("transportMillis", t.transportMillis()).put("overheadMillis", t.overheadMillis())
                 .put("overheadPercent", t.overheadPercent()).put("minOverheadPercent", t.minOverheadPercent())
                 .put("maxOverheadPercent", t.maxOverheadPercent()).put("bytesPerStep", t.bytesPerStep())

@@ -43,6 +43,7 @@ class BenchCommandTest {
         assertThat(report.get("communicator").asText()).isEqualTo("inprocess");
         assertThat(report.get("rounds").asInt()).isEqualTo(3);
         assertThat(report.get("steps").asInt()).isEqualTo(2);
+        assertThat(report.get("warmUpRounds").asInt()).isEqualTo(1);
         assertThat(report.get("inProcessMillis").asDouble()).isPositive();
         assertThat(report.get("overheadPercent").asDouble()).isBetween(report.get("minOverheadPercent").asDouble(),
                 report.get("maxOverheadPercent").asDouble());
